@@ -1,0 +1,237 @@
+/**
+ * The append side of the hash-chained audit trail (scheme: src/audit/README.md).
+ *
+ * `record()` is the high-volume path: events join an in-process queue, and one flush at a time writes
+ * everything queued as one transaction (group commit) onto this writer's own chain segment per tenant.
+ * The promise resolves once the batch is committed, so an acknowledged event is durable, yet writers
+ * never wait on each other's row locks.
+ *
+ * `recordWith(trx, …)` writes inside the caller's transaction onto the tenant's shared transactional
+ * segment (its head row locked FOR UPDATE), for changes whose audit event must commit or roll back
+ * with them (admin changes). Those are rare, so the lock is cheap.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { Clock } from '../lib/clock.ts';
+import { newId } from '../lib/ids.ts';
+import { eventHash, genesisHash } from './event-hash.ts';
+import type { AuditEventInput } from './events.ts';
+
+/** The segment id of every tenant's transactional chain (unique per tenant: the key leads with tenant_id). */
+export const TRANSACTIONAL_CHAIN_ID = '00000000-0000-7000-8000-000000000000';
+
+/** Rows per INSERT statement: 11 parameters each stays far below PostgreSQL's 65,535 limit. */
+const ROWS_PER_STATEMENT = 2000;
+/** Events taken into one transaction at most. */
+const MAX_BATCH = 10_000;
+
+interface Pending {
+  readonly tenantId: string;
+  readonly event: AuditEventInput;
+  readonly at: Date;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface ChainHead {
+  readonly chainId: string;
+  seq: number;
+  hash: string;
+  /** False until the segment's row is committed. */
+  persisted: boolean;
+}
+
+interface AuditRowValues {
+  tenant_id: string;
+  id: string;
+  chain_id: string;
+  seq: number;
+  type: string;
+  at: Date;
+  actor: string | null;
+  subject: string | null;
+  ip: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditLogOptions {
+  /** Names this process in the audit_chains table (host, pid). */
+  readonly writer?: string;
+}
+
+export class AuditLog {
+  readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
+  readonly #writer: string;
+  readonly #heads = new Map<string, ChainHead>();
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(db: Kysely<Database>, clock: Clock, options: AuditLogOptions = {}) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#writer = options.writer ?? `pid-${process.pid}-${randomUUID().slice(0, 8)}`;
+  }
+
+  /** Appends an event; resolves when it is committed. */
+  record(tenantId: string, event: AuditEventInput): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('audit log is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ tenantId, event, at: this.#clock.now(), resolve, reject });
+      this.#flushing ??= this.#flushLoop();
+    });
+  }
+
+  /** Appends an event inside `trx`: it commits or rolls back with the caller's change. */
+  async recordWith(trx: Transaction<Database>, tenantId: string, event: AuditEventInput): Promise<void> {
+    await trx
+      .insertInto('audit_chains')
+      .values({
+        tenant_id: tenantId,
+        chain_id: TRANSACTIONAL_CHAIN_ID,
+        writer: 'transactional',
+        head_seq: 0,
+        head_hash: genesisHash(tenantId, TRANSACTIONAL_CHAIN_ID),
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'chain_id']).doNothing())
+      .execute();
+    const head = await trx
+      .selectFrom('audit_chains')
+      .select(['head_seq', 'head_hash'])
+      .where('tenant_id', '=', tenantId)
+      .where('chain_id', '=', TRANSACTIONAL_CHAIN_ID)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const row = this.#row(tenantId, TRANSACTIONAL_CHAIN_ID, Number(head.head_seq) + 1, head.head_hash, event, this.#clock.now());
+    await trx.insertInto('audit_events').values(row).execute();
+    await trx
+      .updateTable('audit_chains')
+      .set({ head_seq: row.seq, head_hash: row.hash })
+      .where('tenant_id', '=', tenantId)
+      .where('chain_id', '=', TRANSACTIONAL_CHAIN_ID)
+      .execute();
+  }
+
+  /** Waits for everything queued so far to be written; later records are refused. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#flushing;
+  }
+
+  async #flushLoop(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, MAX_BATCH);
+        await this.#flush(batch);
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #flush(batch: Pending[]): Promise<void> {
+    // Hash against working copies of the heads; the real heads move only after the commit.
+    const working = new Map<string, ChainHead>();
+    const rows: AuditRowValues[] = [];
+    for (const p of batch) {
+      let head = working.get(p.tenantId);
+      if (!head) {
+        const committed = this.#heads.get(p.tenantId);
+        head = committed ? { ...committed } : this.#newHead(p.tenantId);
+        working.set(p.tenantId, head);
+      }
+      const row = this.#row(p.tenantId, head.chainId, head.seq + 1, head.hash, p.event, p.at);
+      head.seq = row.seq;
+      head.hash = row.hash;
+      rows.push(row);
+    }
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        const fresh = [...working].filter(([, h]) => !h.persisted);
+        if (fresh.length > 0) {
+          await trx
+            .insertInto('audit_chains')
+            .values(
+              fresh.map(([tenantId, h]) => ({
+                tenant_id: tenantId,
+                chain_id: h.chainId,
+                writer: this.#writer,
+                head_seq: 0,
+                head_hash: genesisHash(tenantId, h.chainId),
+              })),
+            )
+            .execute();
+        }
+        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+          await trx.insertInto('audit_events').values(rows.slice(i, i + ROWS_PER_STATEMENT)).execute();
+        }
+        for (const [tenantId, h] of working) {
+          await trx
+            .updateTable('audit_chains')
+            .set({ head_seq: h.seq, head_hash: h.hash })
+            .where('tenant_id', '=', tenantId)
+            .where('chain_id', '=', h.chainId)
+            .execute();
+        }
+      });
+    } catch (error) {
+      // Whether the commit happened is unknown (the connection may have dropped after it). Either way
+      // the next batch of these tenants starts a new segment, so no sequence number is ever reused.
+      for (const tenantId of working.keys()) this.#heads.delete(tenantId);
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    for (const [tenantId, h] of working) this.#heads.set(tenantId, { ...h, persisted: true });
+    for (const p of batch) p.resolve();
+  }
+
+  #newHead(tenantId: string): ChainHead {
+    const chainId = newId();
+    return { chainId, seq: 0, hash: genesisHash(tenantId, chainId), persisted: false };
+  }
+
+  #row(
+    tenantId: string,
+    chainId: string,
+    seq: number,
+    prevHash: string,
+    event: AuditEventInput,
+    at: Date,
+  ): AuditRowValues {
+    // What jsonb will hand back: undefined dropped, Dates as strings. The hash must cover exactly that.
+    const details = JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>;
+    const id = newId();
+    const fields = {
+      tenantId,
+      chainId,
+      seq,
+      id,
+      type: event.type,
+      at,
+      actor: event.actor ?? null,
+      subject: event.subject ?? null,
+      ip: event.ip ?? null,
+      details,
+      prevHash,
+    };
+    const hash = eventHash(fields);
+    return {
+      tenant_id: tenantId,
+      id,
+      chain_id: chainId,
+      seq,
+      type: fields.type,
+      at,
+      actor: fields.actor,
+      subject: fields.subject,
+      ip: fields.ip,
+      details: JSON.stringify(details),
+      prev_hash: prevHash,
+      hash,
+    };
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The one composition root: repositories → services → routers, wired by hand. Nothing else constructs
+ * long-lived objects, so tests and the server build exactly the same graph.
+ */
+import { Redis } from 'ioredis';
+import type { ClientMetadata } from 'oidc-provider';
+import type { Logger } from 'pino';
+import { AdminAuth } from './admin/admin-auth.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { AuditRepository } from './audit/audit-repository.ts';
+import type { Config } from './config/env.ts';
+import type { DatabaseHandle } from './db/client.ts';
+import { Csrf } from './http/csrf.ts';
+import { DatabaseHealth } from './http/db-health.ts';
+import { Metrics } from './http/metrics.ts';
+import { PostgresCounterStore, RateLimiter, RedisCounterStore } from './http/rate-limit.ts';
+import { createRenderer, type Renderer } from './http/views.ts';
+import { GroupRepository } from './identity/group-repository.ts';
+import { IdentityEvents } from './identity/identity-events.ts';
+import { PasswordAuthenticator } from './identity/password-authenticator.ts';
+import { PasswordVerifier } from './identity/passwords.ts';
+import { UserRepository } from './identity/user-repository.ts';
+import { UserService } from './identity/user-service.ts';
+import { DerivedKeys } from './keys/derived-keys.ts';
+import { SecretBox } from './keys/envelope.ts';
+import type { MasterKey } from './keys/master-key.ts';
+import { SigningKeys } from './keys/signing-keys.ts';
+import { type Clock, systemClock } from './lib/clock.ts';
+import { InvalidInput } from './lib/errors.ts';
+import { revokeAccount } from './oidc/adapter.ts';
+import { ClientService } from './oidc/client-service.ts';
+import { ClientStore } from './oidc/client-store.ts';
+import { ProviderRegistry } from './oidc/provider-registry.ts';
+import { ResourceServerStore } from './oidc/resource-servers.ts';
+import { TenantService } from './tenants/tenant-service.ts';
+
+export interface ContainerOptions {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly masterKey: MasterKey;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+export interface Container {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: DatabaseHealth;
+  readonly render: Renderer;
+  readonly audit: AuditLog;
+  readonly auditEvents: AuditRepository;
+  readonly signingKeys: SigningKeys;
+  readonly users: UserRepository;
+  readonly groups: GroupRepository;
+  readonly userService: UserService;
+  readonly tenants: TenantService;
+  readonly clients: ClientService;
+  readonly clientStore: ClientStore;
+  readonly resourceServers: ResourceServerStore;
+  readonly registry: ProviderRegistry;
+  readonly adminAuth: AdminAuth;
+  readonly authenticator: PasswordAuthenticator;
+  readonly limiter: RateLimiter;
+  readonly csrf: Csrf;
+  /** Stops timers and flushes the audit queue; the database is closed by its owner. */
+  close(): Promise<void>;
+}
+
+export function createContainer(options: ContainerOptions): Container {
+  const { config, database, logger } = options;
+  const db = database.db;
+  const clock = options.clock ?? systemClock;
+  const metrics = new Metrics();
+  const health = new DatabaseHealth(() => database.ping(), logger);
+  const render = createRenderer({ cache: true });
+  const derivedKeys = new DerivedKeys(options.masterKey);
+  const box = new SecretBox(db, options.masterKey);
+  const signingKeys = new SigningKeys(db, box, clock);
+  const audit = new AuditLog(db, clock);
+  const auditEvents = new AuditRepository(db);
+  const users = new UserRepository(db);
+  const groups = new GroupRepository(db);
+  const identityEvents = new IdentityEvents((err, event) => logger.error({ err, event }, 'identity event listener failed'));
+  const userService = new UserService(db, users, audit, identityEvents);
+  const tenants = new TenantService(db, signingKeys, audit, config.publicUrl);
+  const clientStore = new ClientStore(db);
+  const resourceServers = new ResourceServerStore(db);
+  const registry = new ProviderRegistry(
+    {
+      db,
+      clients: clientStore,
+      users,
+      signingKeys,
+      derivedKeys,
+      resourceServers,
+      audit,
+      metrics,
+      render,
+      logger,
+      publicUrl: config.publicUrl,
+      trustProxy: config.trustProxy !== undefined,
+    },
+    tenants,
+  );
+  const clients = new ClientService(db, clientStore, audit, async (tenantId, metadata) => {
+    const provider = await registry.get(tenantId);
+    if (!provider) throw new InvalidInput('no such tenant');
+    try {
+      await provider.Client.validate(metadata as unknown as ClientMetadata);
+    } catch (error) {
+      const e = error as { error_description?: string; message?: string };
+      throw new InvalidInput(e.error_description ?? e.message ?? 'invalid client metadata', { cause: error });
+    }
+  });
+  // A deactivated or deleted user loses every session, grant and token at once.
+  identityEvents.subscribe(async (event) => {
+    await revokeAccount(db, event.tenantId, event.userId);
+  });
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  redis?.on('error', (err) => logger.warn({ err }, 'redis error'));
+  const limiter = new RateLimiter(redis ? new RedisCounterStore(redis) : new PostgresCounterStore(db));
+
+  return {
+    config,
+    database,
+    logger,
+    metrics,
+    health,
+    render,
+    audit,
+    auditEvents,
+    signingKeys,
+    users,
+    groups,
+    userService,
+    tenants,
+    clients,
+    clientStore,
+    resourceServers,
+    registry,
+    adminAuth: new AdminAuth(db, registry),
+    authenticator: new PasswordAuthenticator(users, new PasswordVerifier()),
+    limiter,
+    csrf: new Csrf(derivedKeys.key('csrf')),
+    async close() {
+      health.stop();
+      await audit.close();
+      redis?.disconnect();
+    },
+  };
+}
