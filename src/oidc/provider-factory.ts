@@ -80,7 +80,8 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     jwks: { keys },
     acrValues: [ACR_PASSWORD, ACR_MFA],
     claims: {
-      openid: ['sub'],
+      // acr, amr and auth_time go into every ID token (they describe the sign-in, not the user).
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
       groups: ['groups'],
