@@ -118,7 +118,8 @@ export function buildApp(c: Container): express.Express {
         next(new NotFound('no such tenant'));
         return;
       }
-      provider.callback()(req, res);
+      // oidc-provider (koa) answers the request itself, errors included.
+      void provider.callback()(req, res);
     },
     noteOutage,
     (err: unknown, req: Request, res: express.Response, next: express.NextFunction) => {

@@ -49,7 +49,7 @@ export class AdminAuth {
     const provider = await this.#registry.get(ADMIN_TENANT);
     if (provider) {
       const at = (await provider.AccessToken.find(token)) ?? (await provider.ClientCredentials.find(token));
-      if (at && !at.isExpired && String(at.scope ?? '').split(' ').includes('admin')) {
+      if (at && !at.isExpired && (at.scope ?? '').split(' ').includes('admin')) {
         const accountId = 'accountId' in at ? (at.accountId as string | undefined) : undefined;
         return { actor: accountId ? `admin-user:${accountId}` : `admin-client:${at.clientId}` };
       }

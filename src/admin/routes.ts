@@ -118,14 +118,14 @@ export function adminRoutes(deps: AdminDeps): Router {
     res.json(await deps.clients.list(t(req), parseWith(pageQuery, req.query)));
   });
   tenant.get('/clients/:id', async (req, res) => {
-    res.json(await deps.clients.get(t(req), String(req.params.id)));
+    res.json(await deps.clients.get(t(req), req.params.id));
   });
   tenant.patch('/clients/:id', async (req, res) => {
     const input = parseWith(clientPatchSchema, req.body);
-    res.json(await deps.clients.update(t(req), String(req.params.id), input, ctxOf(req)));
+    res.json(await deps.clients.update(t(req), req.params.id, input, ctxOf(req)));
   });
   tenant.delete('/clients/:id', async (req, res) => {
-    await deps.clients.delete(t(req), String(req.params.id), ctxOf(req));
+    await deps.clients.delete(t(req), req.params.id, ctxOf(req));
     res.status(204).end();
   });
 
@@ -139,14 +139,14 @@ export function adminRoutes(deps: AdminDeps): Router {
     res.json(await deps.users.list(t(req), { search: q.q, cursor: q.cursor, limit: q.limit }));
   });
   tenant.get('/users/:id', async (req, res) => {
-    res.json(await deps.users.get(t(req), String(req.params.id)));
+    res.json(await deps.users.get(t(req), req.params.id));
   });
   tenant.patch('/users/:id', async (req, res) => {
     const input = parseWith(updateUserSchema, req.body);
-    res.json(await deps.users.update(t(req), String(req.params.id), input, ctxOf(req)));
+    res.json(await deps.users.update(t(req), req.params.id, input, ctxOf(req)));
   });
   tenant.delete('/users/:id', async (req, res) => {
-    await deps.users.delete(t(req), String(req.params.id), ctxOf(req));
+    await deps.users.delete(t(req), req.params.id, ctxOf(req));
     res.status(204).end();
   });
 

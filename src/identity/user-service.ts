@@ -57,7 +57,7 @@ export class UserService {
         });
         return created;
       });
-      return this.#view(tenantId, row);
+      return await this.#view(tenantId, row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new Conflict('a user with this username or email already exists');
       throw error;
@@ -112,7 +112,7 @@ export class UserService {
         return after;
       });
       if (deactivated) await this.#events.emit({ type: 'user.deactivated', tenantId, userId: id });
-      return this.#view(tenantId, row);
+      return await this.#view(tenantId, row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new Conflict('a user with this username or email already exists');
       throw error;

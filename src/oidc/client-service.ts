@@ -110,17 +110,17 @@ export class ClientService {
 function withDefaults(m: Record<string, unknown>): Record<string, unknown> {
   const grantTypes = (m.grant_types as string[] | undefined) ?? ['authorization_code', 'refresh_token'];
   const interactive = grantTypes.includes('authorization_code');
-  const out: Record<string, unknown> = {
-    ...m,
-    grant_types: grantTypes,
-    response_types: (m.response_types as string[] | undefined) ?? (interactive ? ['code'] : []),
-    token_endpoint_auth_method: m.token_endpoint_auth_method ?? 'client_secret_basic',
-  };
-  if (!interactive && (out.response_types as string[]).length > 0) {
+  const responseTypes = (m.response_types as string[] | undefined) ?? (interactive ? ['code'] : []);
+  if (!interactive && responseTypes.length > 0) {
     throw new InvalidInput('response_types must be empty for a client without the authorization_code grant');
   }
-  if (!interactive) out.redirect_uris = (m.redirect_uris as string[] | undefined) ?? [];
-  return out;
+  return {
+    ...m,
+    grant_types: grantTypes,
+    response_types: responseTypes,
+    token_endpoint_auth_method: m.token_endpoint_auth_method ?? 'client_secret_basic',
+    ...(!interactive && { redirect_uris: m.redirect_uris ?? [] }),
+  };
 }
 
 function needsSecret(m: Record<string, unknown>): boolean {

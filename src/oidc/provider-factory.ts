@@ -196,6 +196,11 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
   return provider;
 }
 
+function grantTypeOf(ctx: KoaContextWithOIDC): string {
+  const value = ctx.oidc.params?.grant_type;
+  return typeof value === 'string' ? value : 'unknown';
+}
+
 /**
  * Token-endpoint outcomes become audit events written before the response leaves: the middleware awaits
  * them after oidc-provider has produced the answer, so an issued token always has its committed event.
@@ -222,7 +227,7 @@ function installAuditHooks(tenantId: string, provider: Provider, deps: ProviderD
   });
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
+    const grantType = grantTypeOf(ctx);
     deps.metrics.tokensIssued.inc({ grant_type: grantType });
     const accountId = ctx.oidc.entities.Account?.accountId;
     queue(ctx, {
@@ -237,7 +242,7 @@ function installAuditHooks(tenantId: string, provider: Provider, deps: ProviderD
   provider.on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string; error_detail?: string }) => {
     const detail = error.error_detail ?? '';
     const reuse = /already (used|consumed)/.test(detail);
-    const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
+    const grantType = grantTypeOf(ctx);
     queue(ctx, {
       type: reuse ? (grantType === 'refresh_token' ? 'refresh_token.reuse' : 'authorization_code.reuse') : 'token.error',
       actor: `client:${ctx.oidc.client?.clientId ?? 'unknown'}`,

@@ -3,33 +3,25 @@
  * named by HTTP Basic credentials or the `client_id` form field; the body is parsed here (bounded) and
  * oidc-provider reuses the parsed body.
  */
-import express, { type RequestHandler } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { RateLimiter } from '../http/rate-limit.ts';
 
-const LIMITED = new Set(['/token', '/token/introspection']);
-
-export function tokenRateLimit(limiter: RateLimiter, perMinute: number, maxBodyBytes: number): RequestHandler {
-  const parse = express.urlencoded({ extended: false, limit: maxBodyBytes, parameterLimit: 100 });
-  return (req, res, next) => {
-    if (req.method !== 'POST' || !LIMITED.has(req.path)) {
-      next();
-      return;
+export function tokenRateLimit(limiter: RateLimiter, perMinute: number, maxBodyBytes: number): Router {
+  const router = Router({ mergeParams: true });
+  const limit: RequestHandler = async (req, _res, next) => {
+    const clientId = clientIdOf(req.headers.authorization, req.body as Record<string, unknown> | undefined);
+    if (clientId) {
+      const tenant = String((req.params as Record<string, string | undefined>).tenant);
+      await limiter.hit(tenant, `client:${clientId}`, { limit: perMinute, windowSeconds: 60 });
     }
-    parse(req, res, (err?: unknown) => {
-      if (err) {
-        next(err);
-        return;
-      }
-      const clientId = clientIdOf(req.headers.authorization, req.body as Record<string, unknown> | undefined);
-      if (!clientId) {
-        next();
-        return;
-      }
-      limiter
-        .hit(String(req.params.tenant), `client:${clientId}`, { limit: perMinute, windowSeconds: 60 })
-        .then(() => next(), next);
-    });
+    next();
   };
+  router.post(
+    ['/token', '/token/introspection'],
+    express.urlencoded({ extended: false, limit: maxBodyBytes, parameterLimit: 100 }),
+    limit,
+  );
+  return router;
 }
 
 function clientIdOf(authorization: string | undefined, body: Record<string, unknown> | undefined): string | undefined {
