@@ -101,6 +101,7 @@ export function createContainer(options: ContainerOptions): Container {
       logger,
       publicUrl: config.publicUrl,
       trustProxy: config.trustProxy !== undefined,
+      outboundAllowPrivateNetworks: config.outboundAllowPrivateNetworks,
     },
     tenants,
   );

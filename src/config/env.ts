@@ -41,6 +41,11 @@ const envSchema = z.object({
   RATE_LIMIT_LOGIN_PER_MINUTE: positiveInt(30),
   /** Largest accepted request body, in bytes; larger ones are refused with 413 before parsing. */
   MAX_BODY_BYTES: positiveInt(64 * 1024),
+  /**
+   * Let outgoing requests (back-channel logout, client jwks_uri) reach loopback and private addresses.
+   * Off by default: it is SSRF protection. Turn on for development and tests only.
+   */
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS: z.stringbool().default(false),
   /** Milliseconds to finish in-flight requests on SIGTERM before the process exits anyway. */
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
 });
@@ -63,6 +68,7 @@ export interface Config {
   readonly rateLimits: { readonly clientPerMinute: number; readonly loginPerMinute: number };
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
+  readonly outboundAllowPrivateNetworks: boolean;
 }
 
 /** Parses the environment; throws a TypeError naming every bad variable. */
@@ -95,5 +101,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     }),
     maxBodyBytes: env.MAX_BODY_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    outboundAllowPrivateNetworks: env.OUTBOUND_ALLOW_PRIVATE_NETWORKS,
   });
 }

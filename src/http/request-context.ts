@@ -23,7 +23,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
       const route = routeLabel(req.originalUrl);
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      logger.debug({ reqId: req.id, method: req.method, route, status: res.statusCode, ms: seconds * 1000 }, 'request');
+      logger.info({ reqId: req.id, method: req.method, route, status: res.statusCode, ms: seconds * 1000 }, 'request');
     });
     next();
   };

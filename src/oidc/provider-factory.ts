@@ -49,6 +49,8 @@ export interface ProviderDeps {
   readonly logger: Logger;
   readonly publicUrl: string;
   readonly trustProxy: boolean;
+  /** Drops oidc-provider's SSRF guard for outgoing requests (development and tests only). */
+  readonly outboundAllowPrivateNetworks: boolean;
 }
 
 interface AuditState {
@@ -174,6 +176,12 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
         },
       },
     },
+    ...(deps.outboundAllowPrivateNetworks && {
+      fetch: (url: string | URL | Request, options?: RequestInit) => {
+        const { dispatcher: _ssrfGuard, ...rest } = (options ?? {}) as RequestInit & { dispatcher?: unknown };
+        return fetch(url, rest);
+      },
+    }),
     renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = deps.render('error', {
