@@ -29,6 +29,9 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
   };
 }
 
+/** Path segments oidc-provider uses as fixed route names, not ids. */
+const FIXED_LEAVES = new Set(['introspection', 'revocation', 'confirm', 'success']);
+
 /** A low-cardinality route name: tenant ids, uids and ids are replaced by placeholders. */
 export function routeLabel(url: string): string {
   const path = url.split('?')[0] ?? '/';
@@ -37,6 +40,7 @@ export function routeLabel(url: string): string {
     .replace(/\/interaction\/[^/]+/, '/interaction/:uid')
     .replace(/\/admin\/api\/tenants\/[^/]+/, '/admin/api/tenants/:t')
     .replace(/\/(users|clients|resource-servers)\/[^/]+/, '/$1/:id')
-    .replace(/\/(session\/end\/confirm|token\/introspection|token\/revocation)$/, '/$1')
-    .replace(/\/(jwks|me|token|auth|reg)\/[^/]+$/, '/$1/:id');
+    .replace(/\/(me|token|auth|reg)\/([^/]+)$/, (whole, route: string, leaf: string) =>
+      FIXED_LEAVES.has(leaf) ? whole : `/${route}/:id`,
+    );
 }
