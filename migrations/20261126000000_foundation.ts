@@ -134,7 +134,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index oidc_payloads_uid_ix on oidc_payloads (tenant_id, (payload->>'uid')) where model = 'Session'`.execute(db);
   await sql`create index oidc_payloads_user_code_ix on oidc_payloads (tenant_id, (payload->>'userCode')) where payload ? 'userCode'`.execute(db);
   await sql`create index oidc_payloads_account_ix on oidc_payloads (tenant_id, (payload->>'accountId')) where payload ? 'accountId'`.execute(db);
-  await sql`create index oidc_payloads_expiry_ix on oidc_payloads (expires_at) where expires_at is not null`.execute(db);
+  await sql`create index oidc_payloads_expiry_ix on oidc_payloads (tenant_id, expires_at) where expires_at is not null`.execute(db);
 
   // Audit trail: per-writer hash-chained segments; see src/audit/README.md for the scheme.
   await db.schema
@@ -186,7 +186,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('hits', 'integer', (c) => c.notNull())
     .addPrimaryKeyConstraint('rate_limit_counters_pk', ['tenant_id', 'bucket', 'window_start'])
     .execute();
-  await sql`create index rate_limit_counters_window_ix on rate_limit_counters (window_start)`.execute(db);
+  await sql`create index rate_limit_counters_window_ix on rate_limit_counters (tenant_id, window_start)`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

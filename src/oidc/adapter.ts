@@ -170,20 +170,27 @@ export async function revokeAccount(db: Kysely<Database>, tenantId: string, acco
   });
 }
 
-/** Deletes expired rows in batches; returns how many went. Safe to run on every node (idempotent). */
+/**
+ * Deletes expired rows in batches, tenant by tenant (the expiry index leads with tenant_id, like every
+ * index: the tenant is the shard key); returns how many went. Idempotent.
+ */
 export async function purgeExpired(db: Kysely<Database>, batchSize = 5000): Promise<number> {
   let total = 0;
-  for (;;) {
-    const result = await sql<{ n: number }>`
-      with doomed as (
-        select tenant_id, model, id from oidc_payloads
-         where expires_at is not null and expires_at < now()
-         limit ${batchSize}
-      )
-      delete from oidc_payloads p using doomed d
-       where p.tenant_id = d.tenant_id and p.model = d.model and p.id = d.id`.execute(db);
-    const n = Number(result.numAffectedRows ?? 0n);
-    total += n;
-    if (n < batchSize) return total;
+  const tenants = await db.selectFrom('tenants').select('tenant_id').execute();
+  for (const { tenant_id: tenantId } of tenants) {
+    for (;;) {
+      const result = await sql`
+        with doomed as (
+          select tenant_id, model, id from oidc_payloads
+           where tenant_id = ${tenantId} and expires_at is not null and expires_at < now()
+           limit ${batchSize}
+        )
+        delete from oidc_payloads p using doomed d
+         where p.tenant_id = d.tenant_id and p.model = d.model and p.id = d.id`.execute(db);
+      const n = Number(result.numAffectedRows ?? 0n);
+      total += n;
+      if (n < batchSize) break;
+    }
   }
+  return total;
 }
