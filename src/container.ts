@@ -27,7 +27,7 @@ import type { MasterKey } from './keys/master-key.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { InvalidInput } from './lib/errors.ts';
-import { revokeAccount } from './oidc/adapter.ts';
+import { accountTerminator } from './oidc/account-termination.ts';
 import { ClientService } from './oidc/client-service.ts';
 import { ClientStore } from './oidc/client-store.ts';
 import { ProviderRegistry } from './oidc/provider-registry.ts';
@@ -115,10 +115,8 @@ export function createContainer(options: ContainerOptions): Container {
       throw new InvalidInput(e.error_description ?? e.message ?? 'invalid client metadata', { cause: error });
     }
   });
-  // A deactivated or deleted user loses every session, grant and token at once.
-  identityEvents.subscribe(async (event) => {
-    await revokeAccount(db, event.tenantId, event.userId);
-  });
+  // A deactivated or deleted user loses every session, grant and token at once; clients are told.
+  identityEvents.subscribe(accountTerminator({ db, registry, audit, logger }));
   const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   redis?.on('error', (err) => logger.warn({ err }, 'redis error'));
   const limiter = new RateLimiter(redis ? new RedisCounterStore(redis) : new PostgresCounterStore(db));

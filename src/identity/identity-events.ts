@@ -3,9 +3,13 @@
  * the core importing them. Listeners run after the change committed; their failures are reported to the
  * `onError` hook, never to the caller of the change.
  */
-export type IdentityEvent =
-  | { readonly type: 'user.deactivated'; readonly tenantId: string; readonly userId: string }
-  | { readonly type: 'user.deleted'; readonly tenantId: string; readonly userId: string };
+export interface IdentityEvent {
+  readonly type: 'user.deactivated' | 'user.deleted';
+  readonly tenantId: string;
+  readonly userId: string;
+  /** Who caused it, as in the audit trail (`admin:bootstrap`, `scim:{tokenId}`, …). */
+  readonly actor?: string;
+}
 
 export type IdentityListener = (event: IdentityEvent) => Promise<void>;
 

@@ -111,7 +111,7 @@ export class UserService {
         });
         return after;
       });
-      if (deactivated) await this.#events.emit({ type: 'user.deactivated', tenantId, userId: id });
+      if (deactivated) await this.#events.emit({ type: 'user.deactivated', tenantId, userId: id, actor: ctx.actor });
       return await this.#view(tenantId, row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new Conflict('a user with this username or email already exists');
@@ -131,7 +131,7 @@ export class UserService {
         ip: ctx.ip ?? null,
       });
     });
-    await this.#events.emit({ type: 'user.deleted', tenantId, userId: id });
+    await this.#events.emit({ type: 'user.deleted', tenantId, userId: id, actor: ctx.actor });
   }
 
   async #view(tenantId: string, row: UserRow): Promise<UserView> {

@@ -75,6 +75,45 @@ describe('back-channel logout', () => {
   });
 });
 
+describe('deactivation', () => {
+  it('tells clients over the back channel, revokes every token and records a CAEP event', async () => {
+    const victim = await createUser(server, 'globex', 'henry');
+    const client = await createClient(server, 'globex', {
+      redirect_uris: [REDIRECT],
+      backchannel_logout_uri: receiverUrl,
+      backchannel_logout_session_required: true,
+    });
+    const config = await relyingParty(server, 'globex', client);
+    const { callback, verifier, state } = await signInThroughBrowser(config, victim, {
+      redirectUri: REDIRECT,
+      scope: 'openid offline_access',
+      prompt: 'consent',
+    });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    expect(tokens.refresh_token).toBeTruthy();
+    const before = logoutTokens.length;
+
+    const res = await server.admin(`/tenants/globex/users/${victim.id}`, { method: 'PATCH', body: { active: false } });
+    expect(res.status).toBe(200);
+
+    expect(logoutTokens.length).toBe(before + 1);
+    const jwks = createRemoteJWKSet(new URL(`${server.issuer('globex')}/jwks`));
+    const { payload } = await jwtVerify(logoutTokens.at(-1)!, jwks, { issuer: server.issuer('globex'), audience: client.client_id });
+    expect(payload.sub).toBe(victim.id);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+
+    const events = (await (await server.admin(`/tenants/globex/audit-events?type=caep.session_revoked&subject=user:${victim.id}`)).json()) as {
+      items: { actor: string; details: { event: string; reason: string; backchannelNotified: string[] } }[];
+    };
+    expect(events.items).toHaveLength(1);
+    expect(events.items[0]).toMatchObject({
+      actor: 'admin:bootstrap',
+      details: { event: 'https://schemas.openid.net/secevent/caep/event-type/session-revoked', reason: 'user.deactivated', backchannelNotified: [client.client_id] },
+    });
+  });
+});
+
 describe('groups claim', () => {
   it('lists direct and nested group names when the groups scope is granted', async () => {
     const groups = server.container.groups;
