@@ -4,9 +4,10 @@ import helmet from 'helmet';
 import { fileURLToPath } from 'node:url';
 import { adminRoutes } from './admin/routes.ts';
 import type { Container } from './container.ts';
-import { isDatabaseUnavailable } from './db/client.ts';
+import { isDatabaseUnavailable, isPoolExhausted } from './db/client.ts';
 import { migrationsApplied } from './db/migrator.ts';
 import { jsonErrorHandler, pageErrorHandler } from './http/errors.ts';
+import { canonicalOrigin } from './http/canonical-origin.ts';
 import { requestContext } from './http/request-context.ts';
 import { NotFound, ServiceUnavailable, TooLarge } from './lib/errors.ts';
 import { interactionRoutes } from './oidc/interactions/routes.ts';
@@ -68,7 +69,8 @@ export function buildApp(c: Container): express.Express {
     next(c.health.up ? undefined : new ServiceUnavailable());
   };
   const noteOutage: ErrorRequestHandler = (err, _req, _res, next) => {
-    if (isDatabaseUnavailable(err)) c.health.reportFailure();
+    // A busy pool answers 503 for this request but does not mark the database down for everyone.
+    if (isDatabaseUnavailable(err) && !isPoolExhausted(err)) c.health.reportFailure();
     next(err);
   };
 
@@ -89,6 +91,8 @@ export function buildApp(c: Container): express.Express {
     noteOutage,
     jsonErrorHandler(c.logger),
   );
+
+  app.use('/t', canonicalOrigin(c.config.publicUrl));
 
   app.use(
     '/t/:tenant/interaction',

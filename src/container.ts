@@ -9,7 +9,7 @@ import { AdminAuth } from './admin/admin-auth.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { AuditRepository } from './audit/audit-repository.ts';
 import type { Config } from './config/env.ts';
-import type { DatabaseHandle } from './db/client.ts';
+import { isPoolExhausted, type DatabaseHandle } from './db/client.ts';
 import { Csrf } from './http/csrf.ts';
 import { DatabaseHealth } from './http/db-health.ts';
 import { Metrics } from './http/metrics.ts';
@@ -100,8 +100,10 @@ export function createContainer(options: ContainerOptions): Container {
       render,
       logger,
       publicUrl: config.publicUrl,
-      trustProxy: config.trustProxy !== undefined,
       outboundAllowPrivateNetworks: config.outboundAllowPrivateNetworks,
+      onDatabaseUnavailable: (error) => {
+        if (!isPoolExhausted(error)) health.reportFailure();
+      },
     },
     tenants,
   );

@@ -38,11 +38,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       connectionTimeoutMillis: options.connectTimeoutMs,
       idleTimeoutMillis: 30_000,
       statement_timeout: options.statementTimeoutMs ?? 15_000,
+      // Client-side bound too: a network that silently drops packets never answers the server-side one.
+      query_timeout: (options.statementTimeoutMs ?? 15_000) + 5_000,
       // Lets the kernel notice a dead server on an idle connection instead of waiting forever.
       keepAlive: true,
     });
     // A backend that dies (server restart) emits on the pool; the pool drops it and reconnects on demand.
     pool.on('error', () => undefined);
+    // A checked-out client whose backend dies mid-request emits 'error' too, and the pool listens only to idle
+    // ones: without a listener that is an uncaught exception (the process dies). The failing query already
+    // rejects with the error, and the pool discards the broken client on release.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,
@@ -74,6 +80,11 @@ async function pingWith(db: Kysely<Database>, timeoutMs: number): Promise<boolea
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** True when the pool had no free connection in time: the node is busy, the database may be fine. */
+export function isPoolExhausted(error: unknown): boolean {
+  return error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message);
 }
 
 /** True for errors that mean "the database is not reachable right now" rather than a bad query. */

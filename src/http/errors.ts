@@ -20,6 +20,9 @@ export function toAppError(error: unknown): AppError {
     return new AppError(oidc.error, oidc.status, description, { cause: error });
   }
   if (isDatabaseUnavailable(error)) return new ServiceUnavailable(undefined, { cause: error });
+  // PostgreSQL 22021 (character_not_in_repertoire): the request carried text it cannot store, such as a NUL
+  // byte in a cursor, id or path segment. That is bad input, not a server fault.
+  if ((error as { code?: unknown }).code === '22021') return new InvalidInput('the request holds characters that are not allowed', { cause: error });
   const type = (error as { type?: unknown }).type;
   if (type === 'entity.too.large') return new TooLarge(undefined, { cause: error });
   if (type === 'entity.parse.failed') return new InvalidInput('the request body is not valid JSON', { cause: error });

@@ -26,6 +26,11 @@ export interface AdapterDeps {
 
 export type AdapterFactory = new (model: string) => Adapter;
 
+/** Identifiers PostgreSQL can hold: text with a NUL byte (from a hostile request) can match nothing. */
+function storable(value: string): boolean {
+  return !value.includes('\u0000');
+}
+
 /** Builds the adapter class oidc-provider instantiates once per model, bound to one tenant. */
 export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory {
   return class PostgresAdapter implements Adapter {
@@ -49,6 +54,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (!storable(id)) return undefined;
       if (this.model === 'Client') return deps.clients.findMetadata(tenantId, id);
       const row = await deps.db
         .selectFrom('oidc_payloads')
@@ -65,6 +71,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (!storable(uid)) return undefined;
       const row = await deps.db
         .selectFrom('oidc_payloads')
         .select('id')
@@ -76,6 +83,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      if (!storable(userCode)) return undefined;
       const row = await deps.db
         .selectFrom('oidc_payloads')
         .select('id')
@@ -113,6 +121,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async destroy(id: string): Promise<void> {
+      if (!storable(id)) return;
       await deps.db
         .deleteFrom('oidc_payloads')
         .where('tenant_id', '=', tenantId)

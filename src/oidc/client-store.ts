@@ -18,6 +18,7 @@ export class ClientStore {
   }
 
   async findMetadata(tenantId: string, clientId: string): Promise<AdapterPayload | undefined> {
+    if (clientId.includes('\u0000')) return undefined; // cannot exist in PostgreSQL text
     const key = `${tenantId}\u0000${clientId}`;
     const hit = this.#cache.get(key);
     if (hit && hit.until > Date.now()) return hit.value;

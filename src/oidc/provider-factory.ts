@@ -48,7 +48,8 @@ export interface ProviderDeps {
   readonly render: Renderer;
   readonly logger: Logger;
   readonly publicUrl: string;
-  readonly trustProxy: boolean;
+  /** Told when a storage call inside oidc-provider found the database unreachable. */
+  readonly onDatabaseUnavailable: (error: unknown) => void;
   /** Drops oidc-provider's SSRF guard for outgoing requests (development and tests only). */
   readonly outboundAllowPrivateNetworks: boolean;
 }
@@ -135,8 +136,10 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     loadExistingGrant: loadGrantFor,
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client may introspect and revoke its own tokens only. APIs get JWT access tokens (resource
+      // indicators) that they verify offline, so they have no need to introspect other clients' tokens.
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
@@ -193,7 +196,9 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
   };
 
   const provider = new Provider(issuer, configuration);
-  provider.proxy = deps.trustProxy;
+  // canonicalOrigin (src/http/canonical-origin.ts) sets Host and X-Forwarded-* from PUBLIC_URL on every
+  // tenant request, so trusting them here is trusting our own configuration. Client IPs come from express.
+  provider.proxy = true;
   // Stored client secrets are SHA-256 digests (src/lib/secrets.ts): compare presented secrets against them.
   Object.defineProperty(provider.Client.prototype, 'compareClientSecret', {
     value(this: { clientSecret?: string }, actual: string): Promise<boolean> {
@@ -223,15 +228,24 @@ function installAuditHooks(tenantId: string, provider: Provider, deps: ProviderD
   provider.use(async (ctx, next) => {
     await next();
     const state = ctx.state as AuditState;
+    if (!state.databaseUnavailable && state.pendingAudit) {
+      try {
+        await Promise.all(state.pendingAudit.map((e) => deps.audit.record(tenantId, e)));
+      } catch (error) {
+        // Without its committed event the answer (a token) must not leave; during an outage that is a 503.
+        if (!isDatabaseUnavailable(error)) throw error;
+        deps.onDatabaseUnavailable(error);
+        deps.logger.warn({ tenantId, err: error }, 'database unavailable: audit event not written, answer withheld');
+        state.databaseUnavailable = true;
+      }
+    }
     if (state.databaseUnavailable) {
       // oidc-provider answers 500 for any storage failure; an outage is temporary, so say so (RFC 6749 §5.2).
       ctx.status = 503;
       ctx.set('Retry-After', '5');
       ctx.type = 'json';
       ctx.body = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' };
-      return;
     }
-    if (state.pendingAudit) await Promise.all(state.pendingAudit.map((e) => deps.audit.record(tenantId, e)));
   });
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
@@ -287,6 +301,7 @@ function installAuditHooks(tenantId: string, provider: Provider, deps: ProviderD
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     if (isDatabaseUnavailable(error)) {
       (ctx.state as AuditState).databaseUnavailable = true;
+      deps.onDatabaseUnavailable(error);
       deps.logger.warn({ tenantId, err: error }, 'database unavailable');
       return;
     }

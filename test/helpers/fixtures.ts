@@ -2,6 +2,7 @@
 import * as oidc from 'openid-client';
 import type { TestServer } from './server.ts';
 import { Browser, type Page } from './browser.ts';
+import { OVER_HTTP } from './insecure.ts';
 
 export async function expectStatus(res: Response, status: number): Promise<unknown> {
   const text = await res.text();
@@ -43,9 +44,7 @@ export async function createClient(server: TestServer, tenant: string, metadata:
 /** openid-client configuration for a registered client, over plain http (tests only). */
 export async function relyingParty(server: TestServer, tenant: string, client: CreatedClient): Promise<oidc.Configuration> {
   const auth = client.client_secret ? oidc.ClientSecretBasic(client.client_secret) : oidc.None();
-  return oidc.discovery(new URL(server.issuer(tenant)), client.client_id, undefined, auth, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  return oidc.discovery(new URL(server.issuer(tenant)), client.client_id, undefined, auth, OVER_HTTP);
 }
 
 export interface AuthorizationResult {

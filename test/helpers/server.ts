@@ -27,6 +27,11 @@ export interface TestServerOptions {
   /** Unset: embedded PGlite in a fresh temporary DATA_DIR. */
   readonly databaseUrl?: string;
   readonly env?: Record<string, string>;
+  /**
+   * PUBLIC_URL, for several nodes behind one address: the issuers use it, while `url` and `admin` still
+   * reach this node directly. Default: this node's own address.
+   */
+  readonly publicUrl?: string;
 }
 
 export interface TestServer extends RunningServer {
@@ -38,7 +43,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const port = await freePort();
   const env: Record<string, string> = {
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PUBLIC_URL: options.publicUrl ?? `http://127.0.0.1:${port}`,
     DATA_DIR: mkdtempSync(join(tmpdir(), 'portcullis-')),
     PORTCULLIS_MASTER_KEY: MASTER_KEY,
     PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN,
@@ -51,10 +56,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = loadConfig(env);
   const running = await startServer(config, pino({ level: env.LOG_LEVEL ?? 'silent' }));
   const base = `http://127.0.0.1:${port}`;
+  const publicUrl = options.publicUrl ?? base;
   return {
     ...running,
     url: base,
-    issuer: (tenant) => `${base}/t/${tenant}`,
+    issuer: (tenant) => `${publicUrl}/t/${tenant}`,
     admin: (path, init = {}) =>
       fetch(`${base}/admin/api${path}`, {
         method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
