@@ -35,7 +35,7 @@ function getWithHeaders(url: string, headers: Record<string, string>): Promise<{
 }
 
 describe('discovery', () => {
-  it.each([
+  it.each<Record<string, string>>([
     { host: 'evil.example' },
     { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
   ])('ignores forged origin headers %o', async (headers) => {
