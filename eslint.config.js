@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -23,6 +23,15 @@ export default tseslint.config(
   {
     files: ['src/config/**', 'test/**', 'bench/**', '*.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // Browser scripts of the pages (public/js): plain scripts without type information.
+    files: ['public/js/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' },
+    },
   },
   {
     files: ['test/**', 'bench/**'],

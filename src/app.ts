@@ -11,10 +11,15 @@ import { canonicalOrigin } from './http/canonical-origin.ts';
 import { requestContext } from './http/request-context.ts';
 import { NotFound, ServiceUnavailable, TooLarge } from './lib/errors.ts';
 import { interactionRoutes } from './oidc/interactions/routes.ts';
+import { passkeyInteractionRoutes } from './oidc/interactions/passkey-routes.ts';
+import { accountRoutes } from './account/routes.ts';
 import { tokenRateLimit } from './oidc/token-rate-limit.ts';
 import { demoRoutes } from './demo-routes.ts';
+import { isScimBulkPath } from './scim/routes.ts';
 
 const publicFolder = fileURLToPath(new URL('../public', import.meta.url));
+/** @simplewebauthn/browser's bundle, served from our own origin (CSP script-src 'self', no CDN). */
+const webauthnBrowserFolder = fileURLToPath(new URL('../node_modules/@simplewebauthn/browser/dist/bundle', import.meta.url));
 
 /** Parses TRUST_PROXY as express expects: a hop count, `true`/`false`, or names and CIDRs. */
 function trustProxyValue(value: string | undefined): boolean | number | string {
@@ -31,7 +36,9 @@ export function buildApp(c: Container): express.Express {
   app.set('etag', false);
 
   app.use(requestContext(c.logger, c.metrics));
-  app.use(refuseLargeBodies(c.config.maxBodyBytes));
+  const bodyGuard = refuseLargeBodies(c.config.maxBodyBytes);
+  // SCIM Bulk has its own, advertised maxPayloadSize, enforced by its router.
+  app.use((req, res, next) => (isScimBulkPath(req.path) ? next() : bodyGuard(req, res, next)));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -61,6 +68,7 @@ export function buildApp(c: Container): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(c.metrics.registry.contentType).send(await c.metrics.registry.metrics());
   });
+  app.use('/static/vendor/simplewebauthn', express.static(webauthnBrowserFolder, { index: false, maxAge: '1h', fallthrough: false }));
   app.use('/static', express.static(publicFolder, { index: false, maxAge: '1h', fallthrough: false }));
 
   if (c.config.demo) app.use('/demo', demoRoutes(c.render));
@@ -87,12 +95,61 @@ export function buildApp(c: Container): express.Express {
       registry: c.registry,
       maxBodyBytes: c.config.maxBodyBytes,
       publicUrl: c.config.publicUrl,
+      scimTokens: c.scim.tokens,
+      attributePrecedence: c.attributePrecedence,
+      signIn: { policies: c.policyService, mfaReset: c.mfaReset, users: c.userService },
     }),
     noteOutage,
     jsonErrorHandler(c.logger),
   );
 
   app.use('/t', canonicalOrigin(c.config.publicUrl));
+
+  // Username-less passkey sign-in on the login page (its own routes under the interaction).
+  app.use(
+    '/t/:tenant/interaction',
+    failFast,
+    passkeyInteractionRoutes({
+      registry: c.registry,
+      passkeys: c.account.passkeys,
+      users: c.users,
+      audit: c.audit,
+      metrics: c.metrics,
+      csrf: c.csrf,
+      limiter: c.limiter,
+      render: c.render,
+      clock: c.clock,
+      loginPerMinute: c.config.rateLimits.loginPerMinute,
+      maxBodyBytes: c.config.maxBodyBytes,
+    }),
+    noteOutage,
+    pageErrorHandler(c.logger, c.render),
+  );
+
+  // The self-service account pages, a first-party client of each tenant (src/account/).
+  app.use(
+    '/t/:tenant/account',
+    failFast,
+    accountRoutes({
+      client: c.account.client,
+      cookies: c.account.cookies,
+      devices: c.account.devices,
+      passkeys: c.account.passkeys,
+      freshSeconds: c.account.freshSeconds,
+      csrf: c.csrf,
+      users: c.userService,
+      clock: c.clock,
+      tenantExists: async (tenant) => (await c.registry.get(tenant)) !== undefined,
+      render: c.render,
+      audit: c.audit,
+      totp: c.totp,
+      factors: c.factors,
+      recoveryCodes: c.recoveryCodes,
+      maxBodyBytes: c.config.maxBodyBytes,
+    }),
+    noteOutage,
+    pageErrorHandler(c.logger, c.render),
+  );
 
   app.use(
     '/t/:tenant/interaction',
@@ -107,10 +164,26 @@ export function buildApp(c: Container): express.Express {
       render: c.render,
       loginPerMinute: c.config.rateLimits.loginPerMinute,
       maxBodyBytes: c.config.maxBodyBytes,
+      // Zero-trust sign-in: risk gate and decision, step-up, device cookie (RISK_ENGINE=off: no risk).
+      risk: c.config.riskEngine ? c.risk : undefined,
+      users: c.users,
+      factors: c.factors,
+      totp: c.totp,
+      recoveryCodes: c.recoveryCodes,
+      policies: c.policyService,
+      pending: c.pendingSignIns,
+      deviceCookies: c.deviceCookies,
+      secureCookies: c.config.publicUrl.startsWith('https:'),
+      clock: c.clock,
     }),
     noteOutage,
     pageErrorHandler(c.logger, c.render),
   );
+
+  // SCIM 2.0 before the oidc-provider mount: every /t/{tenant}/scim/v2 request is answered there.
+  app.use('/t/:tenant/scim/v2', failFast, c.scim.router, noteOutage, (err: unknown, req: Request, res: express.Response, next: express.NextFunction) => {
+    jsonErrorHandler(c.logger)(err, req, res, next);
+  });
 
   app.use(
     '/t/:tenant',

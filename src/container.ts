@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { AdminAuth } from './admin/admin-auth.ts';
+import { createAccountModule, type AccountModule } from './account/account-module.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { AuditRepository } from './audit/audit-repository.ts';
 import type { Config } from './config/env.ts';
@@ -21,6 +22,9 @@ import { PasswordAuthenticator } from './identity/password-authenticator.ts';
 import { PasswordVerifier } from './identity/passwords.ts';
 import { UserRepository } from './identity/user-repository.ts';
 import { UserService } from './identity/user-service.ts';
+import { AttributePrecedenceStore } from './identity/attribute-precedence.ts';
+import { ProvisioningRepository } from './identity/provisioning-repository.ts';
+import { ProvisioningService } from './identity/provisioning-service.ts';
 import { DerivedKeys } from './keys/derived-keys.ts';
 import { SecretBox } from './keys/envelope.ts';
 import type { MasterKey } from './keys/master-key.ts';
@@ -33,6 +37,24 @@ import { ClientStore } from './oidc/client-store.ts';
 import { ProviderRegistry } from './oidc/provider-registry.ts';
 import { ResourceServerStore } from './oidc/resource-servers.ts';
 import { TenantService } from './tenants/tenant-service.ts';
+import { createScimModule, type ScimModule } from './scim/scim-module.ts';
+import type { OAuthTokens } from './scim/tokens/scim-auth.ts';
+import { FactorRepository } from './mfa/factor-repository.ts';
+import { MfaReset } from './mfa/mfa-reset.ts';
+import { RecoveryCodeRepository } from './mfa/recovery-code-repository.ts';
+import { RecoveryCodes } from './mfa/recovery-codes.ts';
+import { TotpService } from './mfa/totp.ts';
+import { AssessmentRepository } from './risk/assessment-repository.ts';
+import { DeviceCookies } from './risk/device-cookie.ts';
+import { RiskEngine } from './risk/engine.ts';
+import { MmdbGeoLocator } from './risk/geo.ts';
+import { PolicyRepository } from './risk/policy-repository.ts';
+import { PolicyService } from './risk/policy-service.ts';
+import { RefreshRiskCheck } from './risk/refresh-check.ts';
+import { DeviceRepository } from './risk/signals/device-repository.ts';
+import { SignInHistory } from './risk/signals/history-repository.ts';
+import { PostgresFailureCounters } from './risk/signals/postgres-failure-counters.ts';
+import { PendingSignIns } from './oidc/interactions/pending-sign-ins.ts';
 
 export interface ContainerOptions {
   readonly config: Config;
@@ -64,6 +86,27 @@ export interface Container {
   readonly authenticator: PasswordAuthenticator;
   readonly limiter: RateLimiter;
   readonly csrf: Csrf;
+  /** Provisioned users and groups (SCIM, directory sync) and the tenant's attribute precedence. */
+  readonly provisioning: ProvisioningService;
+  readonly attributePrecedence: AttributePrecedenceStore;
+  readonly scim: ScimModule;
+  /** Zero-trust sign-in: the risk engine and its stores, the sign-in policy, second factors. */
+  readonly geo: MmdbGeoLocator;
+  readonly risk: RiskEngine;
+  readonly signInHistory: SignInHistory;
+  readonly failureCounters: PostgresFailureCounters;
+  readonly assessments: AssessmentRepository;
+  readonly deviceCookies: DeviceCookies;
+  readonly policyService: PolicyService;
+  readonly factors: FactorRepository;
+  readonly totp: TotpService;
+  readonly recoveryCodes: RecoveryCodes;
+  readonly mfaReset: MfaReset;
+  /** Sign-ins waiting for their second factor, keyed by interaction uid. */
+  readonly pendingSignIns: PendingSignIns;
+  readonly clock: Clock;
+  /** The account pages (`/t/{tenant}/account`) and passkeys. */
+  readonly account: AccountModule;
   /** Stops timers and flushes the audit queue; the database is closed by its owner. */
   close(): Promise<void>;
 }
@@ -87,6 +130,25 @@ export function createContainer(options: ContainerOptions): Container {
   const tenants = new TenantService(db, signingKeys, audit, config.publicUrl);
   const clientStore = new ClientStore(db);
   const resourceServers = new ResourceServerStore(db);
+  const geo = new MmdbGeoLocator({ cityDbPath: config.geoipDb, asnDbPath: config.geoipAsnDb });
+  const policies = new PolicyRepository(db, clock);
+  const signInHistory = new SignInHistory(db);
+  const failureCounters = new PostgresFailureCounters(db);
+  const assessments = new AssessmentRepository(db);
+  const deviceCookies = new DeviceCookies(derivedKeys);
+  const risk = new RiskEngine({
+    geo,
+    policies,
+    history: signInHistory,
+    devices: new DeviceRepository(db),
+    counters: failureCounters,
+    assessments,
+    audit,
+    deviceCookies,
+    clock,
+  });
+  const factors = new FactorRepository(db);
+  const recoveryCodeRepo = new RecoveryCodeRepository(db);
   const registry = new ProviderRegistry(
     {
       db,
@@ -101,6 +163,9 @@ export function createContainer(options: ContainerOptions): Container {
       logger,
       publicUrl: config.publicUrl,
       outboundAllowPrivateNetworks: config.outboundAllowPrivateNetworks,
+      // Step-up enforcement in the interaction policy, and risk at refresh (RISK_ENGINE=off: neither).
+      signInPolicies: policies,
+      ...(config.riskEngine ? { refreshRisk: new RefreshRiskCheck(risk, users) } : {}),
       onDatabaseUnavailable: (error) => {
         if (!isPoolExhausted(error)) health.reportFailure();
       },
@@ -122,6 +187,19 @@ export function createContainer(options: ContainerOptions): Container {
   const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   redis?.on('error', (err) => logger.warn({ err }, 'redis error'));
   const limiter = new RateLimiter(redis ? new RedisCounterStore(redis) : new PostgresCounterStore(db));
+  const attributePrecedence = new AttributePrecedenceStore(db);
+  const provisioningRepository = new ProvisioningRepository(db);
+  const provisioning = new ProvisioningService(db, provisioningRepository, attributePrecedence, audit, identityEvents);
+  const scim = createScimModule({
+    db,
+    audit,
+    provisioning,
+    provisioningRepository,
+    oauth: oauthTokensOf(registry),
+    publicUrl: config.publicUrl,
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+  });
 
   return {
     config,
@@ -145,10 +223,43 @@ export function createContainer(options: ContainerOptions): Container {
     authenticator: new PasswordAuthenticator(users, new PasswordVerifier()),
     limiter,
     csrf: new Csrf(derivedKeys.key('csrf')),
+    provisioning,
+    attributePrecedence,
+    scim,
+    geo,
+    risk,
+    signInHistory,
+    failureCounters,
+    assessments,
+    deviceCookies,
+    policyService: new PolicyService(db, policies, audit),
+    factors,
+    totp: new TotpService(factors, box, audit, clock),
+    recoveryCodes: new RecoveryCodes(db, recoveryCodeRepo, audit, clock),
+    mfaReset: new MfaReset(db, factors, recoveryCodeRepo, audit),
+    pendingSignIns: new PendingSignIns(db),
+    clock,
+    account: createAccountModule({ db, audit, clock, derivedKeys, registry, clients, publicUrl: config.publicUrl }),
     async close() {
       health.stop();
       await audit.close();
       redis?.disconnect();
+    },
+  };
+}
+
+/** SCIM's view of the tenant's OAuth tokens (scim/ never imports oidc-provider). */
+function oauthTokensOf(registry: ProviderRegistry): OAuthTokens {
+  return {
+    async clientCredentials(tenantId, token) {
+      const at = await (await registry.get(tenantId))?.ClientCredentials.find(token);
+      if (!at?.clientId || at.isExpired) return undefined;
+      return { clientId: at.clientId, scopes: (at.scope ?? '').split(' ') };
+    },
+    async userAccessToken(tenantId, token) {
+      const at = await (await registry.get(tenantId))?.AccessToken.find(token);
+      if (!at?.clientId || at.isExpired || !at.accountId) return undefined;
+      return { accountId: at.accountId, clientId: at.clientId };
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Periodic clean-up, once across all nodes per round: expired oidc payloads, old rate-limit windows,
- * retired signing keys past their publication window.
+ * retired signing keys past their publication window, and the risk engine's data past its retention.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -9,8 +9,25 @@ import type { Database } from './db/schema.ts';
 import { purgeCounters } from './http/rate-limit.ts';
 import type { SigningKeys } from './keys/signing-keys.ts';
 import { purgeExpired } from './oidc/adapter.ts';
+import type { AssessmentRepository } from './risk/assessment-repository.ts';
+import type { SignInHistory } from './risk/signals/history-repository.ts';
+import type { PostgresFailureCounters } from './risk/signals/postgres-failure-counters.ts';
 
 const LOCK_KEY = 7_200_001;
+const DAY_MS = 86_400_000;
+
+/**
+ * Retention of risk data, in days. Sign-in history: the engine looks back 90 days (weights.ts recentDays).
+ * Failure counters: the longest window read is the 24 h account reset, so two days are plenty.
+ * Assessments: the evidence behind decisions, kept a year (the audit trail keeps its own copy).
+ */
+export const RISK_RETENTION_DAYS = { history: 90, counters: 2, assessments: 365 } as const;
+
+export interface SignInRetention {
+  readonly history: SignInHistory;
+  readonly assessments: AssessmentRepository;
+  readonly counters: PostgresFailureCounters;
+}
 
 export interface Maintenance {
   stop(): void;
@@ -18,7 +35,7 @@ export interface Maintenance {
 }
 
 export function startMaintenance(
-  deps: { db: Kysely<Database>; signingKeys: SigningKeys; logger: Logger },
+  deps: { db: Kysely<Database>; signingKeys: SigningKeys; logger: Logger; signIn?: SignInRetention },
   everyMs = 60_000,
 ): Maintenance {
   const runOnce = async (): Promise<void> => {
@@ -27,6 +44,8 @@ export function startMaintenance(
       await purgeCounters(trx, new Date(Date.now() - 10 * 60_000));
       const keys = await deps.signingKeys.purgeExpired(trx);
       if (payloads > 0 || keys > 0) deps.logger.info({ payloads, keys }, 'expired data purged');
+      // Under the same lock (one node per round); the repositories use their own connections.
+      if (deps.signIn) await purgeRiskData(trx, deps.signIn, new Date());
     });
   };
   const timer = setInterval(() => {
@@ -34,4 +53,15 @@ export function startMaintenance(
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer), runOnce };
+}
+
+/** Tenant by tenant (the tenant is the shard key); each repository deletes in one statement. */
+async function purgeRiskData(db: Kysely<Database>, r: SignInRetention, now: Date): Promise<void> {
+  const before = (days: number): Date => new Date(now.getTime() - days * DAY_MS);
+  const tenants = await db.selectFrom('tenants').select('tenant_id').execute();
+  for (const { tenant_id: tenantId } of tenants) {
+    await r.history.purge(tenantId, before(RISK_RETENTION_DAYS.history));
+    await r.assessments.purge(tenantId, before(RISK_RETENTION_DAYS.assessments));
+    await r.counters.purge(tenantId, before(RISK_RETENTION_DAYS.counters));
+  }
 }

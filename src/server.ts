@@ -42,10 +42,17 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
   const container = createContainer({ config, database, masterKey, logger });
+  // The geolocation data (about 130 MB for the bundled DB-IP files) is read now, not by the first sign-in.
+  await container.geo.preload();
   const result = await bootstrap(container);
   const app = buildApp(container);
   container.health.start();
-  const maintenance = startMaintenance({ db: database.db, signingKeys: container.signingKeys, logger });
+  const maintenance = startMaintenance({
+    db: database.db,
+    signingKeys: container.signingKeys,
+    logger,
+    signIn: { history: container.signInHistory, assessments: container.assessments, counters: container.failureCounters },
+  });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -4,6 +4,9 @@ import { createUserSchema, updateUserSchema } from '../identity/user-schemas.ts'
 import { clientMetadataSchema, clientPatchSchema } from '../oidc/client-schemas.ts';
 import { resourceServerSchema } from '../oidc/resource-servers.ts';
 import { createTenantSchema } from '../tenants/tenant-service.ts';
+import { precedenceSchema } from '../identity/attribute-precedence.ts';
+import { createScimTokenSchema } from '../scim/tokens/token-service.ts';
+import { signInPolicySchema } from '../risk/policy.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -93,6 +96,24 @@ export function openApiDocument(publicUrl: string): Doc {
       },
       '/tenants/{tenant}/audit-events/verification': {
         get: { summary: 'Verify the hash chain', parameters: [tenantParam], responses: { '200': ok('{ok, segments, events, problems}'), ...errors } },
+      },
+      '/tenants/{tenant}/scim-tokens': {
+        post: { summary: 'Create a SCIM bearer token', parameters: [tenantParam], requestBody: json(createScimTokenSchema), responses: { '201': ok('{id, token, description}: the token is shown this once'), ...errors } },
+        get: { summary: 'List SCIM tokens (never the tokens themselves)', parameters: [tenantParam, ...page], responses: { '200': ok('{items, next}'), ...errors } },
+      },
+      '/tenants/{tenant}/scim-tokens/{id}': {
+        delete: { summary: 'Revoke a SCIM token', parameters: [tenantParam, idParam], responses: { '204': { description: 'Revoked' }, ...errors } },
+      },
+      '/tenants/{tenant}/attribute-precedence': {
+        get: { summary: 'Which user source wins each attribute', parameters: [tenantParam], responses: { '200': ok('{order, attributes}'), ...errors } },
+        put: { summary: 'Set the attribute precedence', parameters: [tenantParam], requestBody: json(precedenceSchema), responses: { '200': ok('{order, attributes}'), ...errors } },
+      },
+      '/tenants/{tenant}/policy': {
+        get: { summary: 'The sign-in policy (risk levels, actions, deny lists, per-client overrides), defaults filled in', parameters: [tenantParam], responses: { '200': ok('The policy document'), ...errors } },
+        put: { summary: 'Replace the sign-in policy ({} means the defaults); 400 names each invalid field', parameters: [tenantParam], requestBody: json(signInPolicySchema), responses: { '200': ok('The policy as stored'), ...errors } },
+      },
+      '/tenants/{tenant}/users/{id}/mfa/reset': {
+        post: { summary: "Remove a user's second factors (TOTP, recovery codes)", parameters: [tenantParam, idParam], responses: { '200': ok('{factorsRemoved, recoveryCodesRemoved}'), ...errors } },
       },
     },
   };

@@ -15,9 +15,12 @@ import { TTL } from '../oidc/provider-factory.ts';
 import type { ProviderRegistry } from '../oidc/provider-registry.ts';
 import { resourceServerSchema, type ResourceServerStore } from '../oidc/resource-servers.ts';
 import type { TenantService } from '../tenants/tenant-service.ts';
+import { precedenceSchema, type AttributePrecedenceStore } from '../identity/attribute-precedence.ts';
+import { createScimTokenSchema, type ScimTokenService } from '../scim/tokens/token-service.ts';
 import { createTenantSchema } from '../tenants/tenant-service.ts';
 import type { AdminAuth, AdminPrincipal } from './admin-auth.ts';
 import { openApiDocument } from './openapi.ts';
+import { policyRoutes, type PolicyRouteDeps } from './policy-routes.ts';
 
 export interface AdminDeps {
   readonly auth: AdminAuth;
@@ -29,6 +32,11 @@ export interface AdminDeps {
   readonly registry: ProviderRegistry;
   readonly maxBodyBytes: number;
   readonly publicUrl: string;
+  /** SCIM tokens and attribute precedence (optional so that older callers keep compiling). */
+  readonly scimTokens?: ScimTokenService;
+  readonly attributePrecedence?: AttributePrecedenceStore;
+  /** Sign-in policy and MFA reset (optional so that older callers keep compiling). */
+  readonly signIn?: PolicyRouteDeps;
 }
 
 declare module 'express-serve-static-core' {
@@ -180,6 +188,37 @@ export function adminRoutes(deps: AdminDeps): Router {
   tenant.get('/audit-events/verification', async (req, res) => {
     res.json(await deps.auditEvents.verify(t(req)));
   });
+  // Sign-in policy (GET/PUT /policy) and MFA reset (POST /users/{id}/mfa/reset).
+  if (deps.signIn) tenant.use(policyRoutes(deps.signIn));
+
+  // SCIM tokens: the bearer a provisioning system (Entra ID, Okta) uses for the tenant's SCIM API.
+  const scimTokens = deps.scimTokens;
+  if (scimTokens) {
+    tenant.post('/scim-tokens', async (req, res) => {
+      const input = parseWith(createScimTokenSchema, req.body);
+      res.status(201).json(await scimTokens.create(t(req), input, ctxOf(req)));
+    });
+    tenant.get('/scim-tokens', async (req, res) => {
+      const q = parseWith(pageQuery.extend({ cursor: z.uuid().optional() }), req.query);
+      res.json(await scimTokens.list(t(req), q));
+    });
+    tenant.delete('/scim-tokens/:id', async (req, res) => {
+      await scimTokens.revoke(t(req), req.params.id, ctxOf(req));
+      res.status(204).end();
+    });
+  }
+  // Which source (directory, SCIM, local) wins an attribute.
+  const precedence = deps.attributePrecedence;
+  if (precedence) {
+    tenant.get('/attribute-precedence', async (req, res) => {
+      res.json(await precedence.get(t(req)));
+    });
+    tenant.put('/attribute-precedence', async (req, res) => {
+      const input = parseWith(precedenceSchema, req.body);
+      await precedence.put(t(req), input);
+      res.json(input);
+    });
+  }
 
   router.use((_req, _res, next) => {
     next(new NotFound('no such admin API route'));

@@ -18,8 +18,15 @@ import { newId } from '../lib/ids.ts';
 import { eventHash, genesisHash } from './event-hash.ts';
 import type { AuditEventInput } from './events.ts';
 
-/** The segment id of every tenant's transactional chain (unique per tenant: the key leads with tenant_id). */
-export const TRANSACTIONAL_CHAIN_ID = '00000000-0000-7000-8000-000000000000';
+/**
+ * Segment ids of every tenant's transactional chains (unique per tenant: the key leads with tenant_id).
+ * Several slots let concurrent transactions of one tenant append without queueing on one head row.
+ */
+export const TRANSACTIONAL_CHAIN_IDS: readonly string[] = Array.from(
+  { length: 8 },
+  (_, i) => `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+);
+export const TRANSACTIONAL_CHAIN_ID = TRANSACTIONAL_CHAIN_IDS[0] ?? '';
 
 /** Rows per INSERT statement: 11 parameters each stays far below PostgreSQL's 65,535 limit. */
 const ROWS_PER_STATEMENT = 2000;
@@ -86,34 +93,61 @@ export class AuditLog {
     });
   }
 
-  /** Appends an event inside `trx`: it commits or rolls back with the caller's change. */
+  /**
+   * Appends an event inside `trx`: it commits or rolls back with the caller's change. The event goes onto
+   * one of the tenant's transactional segments whose head no other transaction holds (SKIP LOCKED), so
+   * concurrent changes of one tenant wait on each other only when every slot is busy.
+   */
   async recordWith(trx: Transaction<Database>, tenantId: string, event: AuditEventInput): Promise<void> {
-    await trx
-      .insertInto('audit_chains')
-      .values({
-        tenant_id: tenantId,
-        chain_id: TRANSACTIONAL_CHAIN_ID,
-        writer: 'transactional',
-        head_seq: 0,
-        head_hash: genesisHash(tenantId, TRANSACTIONAL_CHAIN_ID),
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'chain_id']).doNothing())
-      .execute();
-    const head = await trx
-      .selectFrom('audit_chains')
-      .select(['head_seq', 'head_hash'])
-      .where('tenant_id', '=', tenantId)
-      .where('chain_id', '=', TRANSACTIONAL_CHAIN_ID)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    const row = this.#row(tenantId, TRANSACTIONAL_CHAIN_ID, Number(head.head_seq) + 1, head.head_hash, event, this.#clock.now());
+    let head = await this.#lockFreeSlot(trx, tenantId);
+    if (!head) {
+      await trx
+        .insertInto('audit_chains')
+        .values(
+          TRANSACTIONAL_CHAIN_IDS.map((chainId) => ({
+            tenant_id: tenantId,
+            chain_id: chainId,
+            writer: 'transactional',
+            head_seq: 0,
+            head_hash: genesisHash(tenantId, chainId),
+          })),
+        )
+        .onConflict((oc) => oc.columns(['tenant_id', 'chain_id']).doNothing())
+        .execute();
+      head = (await this.#lockFreeSlot(trx, tenantId)) ?? (await this.#waitForSlot(trx, tenantId));
+    }
+    const row = this.#row(tenantId, head.chain_id, Number(head.head_seq) + 1, head.head_hash, event, this.#clock.now());
     await trx.insertInto('audit_events').values(row).execute();
     await trx
       .updateTable('audit_chains')
       .set({ head_seq: row.seq, head_hash: row.hash })
       .where('tenant_id', '=', tenantId)
-      .where('chain_id', '=', TRANSACTIONAL_CHAIN_ID)
+      .where('chain_id', '=', head.chain_id)
       .execute();
+  }
+
+  #lockFreeSlot(trx: Transaction<Database>, tenantId: string) {
+    return trx
+      .selectFrom('audit_chains')
+      .select(['chain_id', 'head_seq', 'head_hash'])
+      .where('tenant_id', '=', tenantId)
+      .where('chain_id', 'in', TRANSACTIONAL_CHAIN_IDS)
+      .limit(1)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+  }
+
+  /** Every slot is held by another transaction: queue on one of them. */
+  #waitForSlot(trx: Transaction<Database>, tenantId: string) {
+    const chainId = TRANSACTIONAL_CHAIN_IDS[Math.floor(Math.random() * TRANSACTIONAL_CHAIN_IDS.length)] ?? TRANSACTIONAL_CHAIN_ID;
+    return trx
+      .selectFrom('audit_chains')
+      .select(['chain_id', 'head_seq', 'head_hash'])
+      .where('tenant_id', '=', tenantId)
+      .where('chain_id', '=', chainId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
   }
 
   /** Waits for everything queued so far to be written; later records are refused. */

@@ -16,6 +16,19 @@ export const AUDIT_EVENT_TYPES = [
   'user.updated',
   'user.deleted',
   'admin.token_rejected',
+  // Zero-trust sign-in (src/risk, src/mfa, src/oidc/interactions).
+  'risk.assessment',
+  'signin.step_up.success',
+  'signin.step_up.failure',
+  'signin.denied',
+  'signin.locked',
+  'signin.throttled',
+  'refresh_token.denied',
+  'policy.updated',
+  'mfa.enrolled',
+  'mfa.recovery_codes.generated',
+  'mfa.recovery_code.used',
+  'mfa.reset',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number] | (string & {});

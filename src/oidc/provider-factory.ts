@@ -20,9 +20,10 @@ import { adapterFor } from './adapter.ts';
 import type { ClientStore } from './client-store.ts';
 import type { ResourceServerStore } from './resource-servers.ts';
 import { loadGrantFor } from './grants.ts';
-
-export const ACR_PASSWORD = 'urn:portcullis:acr:password';
-export const ACR_MFA = 'urn:portcullis:acr:mfa';
+import { ACR_VALUES } from '../mfa/amr.ts';
+import type { RefreshRiskCheck } from '../risk/refresh-check.ts';
+import { installRefreshRisk } from './refresh-risk.ts';
+import { interactionPolicyWithStepUp, type SignInPolicySource } from './step-up-check.ts';
 
 /** Token lifetimes in seconds. Retired signing keys stay published for the longest of them. */
 export const TTL = {
@@ -52,6 +53,10 @@ export interface ProviderDeps {
   readonly onDatabaseUnavailable: (error: unknown) => void;
   /** Drops oidc-provider's SSRF guard for outgoing requests (development and tests only). */
   readonly outboundAllowPrivateNetworks: boolean;
+  /** Sign-in policies: the step-up check of the login prompt reads `requiredAcr` and `stepUpMaxAgeSeconds`. */
+  readonly signInPolicies?: SignInPolicySource;
+  /** Risk assessment at refresh-token use (unset: refreshes are not assessed, e.g. RISK_ENGINE=off). */
+  readonly refreshRisk?: RefreshRiskCheck;
 }
 
 interface AuditState {
@@ -81,7 +86,8 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     }),
     findAccount: accountFinder(tenantId, deps.users),
     jwks: { keys },
-    acrValues: [ACR_PASSWORD, ACR_MFA],
+    // What a sign-in really proved (src/mfa/amr.ts), weakest first: 1fa, mfa, phr, phrh.
+    acrValues: [...ACR_VALUES],
     claims: {
       // acr, amr and auth_time go into every ID token (they describe the sign-in, not the user).
       openid: ['sub', 'acr', 'amr', 'auth_time'],
@@ -93,8 +99,9 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
       auth_time: null,
       sid: null,
     },
-    // The operator tenant `admin` also issues the `admin` scope of the admin API (DESIGN.md).
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', ...(tenantId === 'admin' ? ['admin'] : [])],
+    // The operator tenant `admin` also issues the `admin` scope of the admin API (DESIGN.md); `scim` lets a
+    // client-credentials token call the tenant's SCIM API.
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'scim', ...(tenantId === 'admin' ? ['admin'] : [])],
     responseTypes: ['code'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     // No HMAC algorithms: client secrets are stored as digests and cannot key an HMAC.
@@ -132,6 +139,8 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     },
     interactions: {
       url: (_ctx, interaction) => `/t/${tenantId}/interaction/${interaction.uid}`,
+      // The base prompts plus the step-up check (src/oidc/step-up-check.ts): no session skips a step-up.
+      ...(deps.signInPolicies && { policy: interactionPolicyWithStepUp(tenantId, deps.signInPolicies) }),
     },
     loadExistingGrant: loadGrantFor,
     features: {
@@ -206,6 +215,7 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     },
   });
   installAuditHooks(tenantId, provider, deps);
+  if (deps.refreshRisk) installRefreshRisk(tenantId, provider, { check: deps.refreshRisk, audit: deps.audit });
   return provider;
 }
 

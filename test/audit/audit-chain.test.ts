@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, TRANSACTIONAL_CHAIN_ID } from '../../src/audit/audit-log.ts';
+import { AuditLog, TRANSACTIONAL_CHAIN_IDS } from '../../src/audit/audit-log.ts';
 import { AuditRepository, type AuditEvent } from '../../src/audit/audit-repository.ts';
 import { eventHash } from '../../src/audit/event-hash.ts';
 import type { Database } from '../../src/db/schema.ts';
@@ -124,10 +124,17 @@ describe('recordWith', () => {
     ]);
     await log.close();
 
-    const transactional = (await eventsOf(tenant)).filter((r) => r.chain_id === TRANSACTIONAL_CHAIN_ID);
-    expect(transactional.map((r) => Number(r.seq))).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    const transactional = (await eventsOf(tenant)).filter((r) => TRANSACTIONAL_CHAIN_IDS.includes(r.chain_id));
     expect(new Set(transactional.map((r) => r.subject)).size).toBe(10);
-    expect(await repository.verify(tenant)).toEqual({ ok: true, segments: 2, events: 20, problems: [] });
+    // Each transactional slot is its own gap-free chain.
+    const bySlot = Map.groupBy(transactional, (r) => r.chain_id);
+    for (const rows of bySlot.values()) {
+      expect(rows.map((r) => Number(r.seq)).sort((a, b) => a - b)).toEqual(Array.from({ length: rows.length }, (_, i) => i + 1));
+    }
+    const report = await repository.verify(tenant);
+    expect(report).toMatchObject({ ok: true, events: 20, problems: [] });
+    // Every slot a transaction created is a segment, plus the batched writer's.
+    expect(report.segments).toBe(TRANSACTIONAL_CHAIN_IDS.length + 1);
   });
 });
 

@@ -32,6 +32,8 @@ export interface TestServerOptions {
    * reach this node directly. Default: this node's own address.
    */
   readonly publicUrl?: string;
+  /** Listen on this port (known in advance, e.g. for a PUBLIC_URL of http://localhost:<port>). */
+  readonly port?: number;
 }
 
 export interface TestServer extends RunningServer {
@@ -40,7 +42,7 @@ export interface TestServer extends RunningServer {
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const env: Record<string, string> = {
     PORT: String(port),
     PUBLIC_URL: options.publicUrl ?? `http://127.0.0.1:${port}`,

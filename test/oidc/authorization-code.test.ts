@@ -53,8 +53,9 @@ describe('authorization code + PKCE', () => {
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
     const claims = tokens.claims();
     expect(claims?.sub).toBe(user.id);
-    expect(claims?.amr).toEqual(['pwd']);
-    expect(claims?.acr).toBe('urn:portcullis:acr:password');
+    // RFC 8176: a password, and the risk engine took part (rba); single-factor acr (src/mfa/amr.ts).
+    expect(claims?.amr).toEqual(['pwd', 'rba']);
+    expect(claims?.acr).toBe('urn:portcullis:acr:1fa');
 
     // The ID token's signature against the published JWKS (not just what openid-client checks).
     const jwks = createRemoteJWKSet(new URL(`${server.issuer('acme')}/jwks`));

@@ -1,33 +1,19 @@
 /**
- * The interaction pages of every tenant: login, consent, abort. oidc-provider owns the flow (it sends the
- * browser here and takes it back through interactionFinished); these handlers render, check and decide.
+ * The interaction pages of every tenant: login (with its risk gate and decision), step-up, consent, abort.
+ * oidc-provider owns the flow (it sends the browser here and takes it back through interactionFinished);
+ * these handlers render, check and decide. The pipeline's steps are in sign-in.ts and kit.ts.
  */
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Response } from 'express';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
-import type { AuditLog } from '../../audit/audit-log.ts';
-import type { Csrf } from '../../http/csrf.ts';
-import type { Metrics } from '../../http/metrics.ts';
-import type { RateLimiter } from '../../http/rate-limit.ts';
-import type { Renderer } from '../../http/views.ts';
-import type { PasswordAuthenticator } from '../../identity/password-authenticator.ts';
-import { AppError, Forbidden, NotFound } from '../../lib/errors.ts';
-import { ACR_PASSWORD } from '../provider-factory.ts';
-import type { ProviderRegistry } from '../provider-registry.ts';
+import { AppError, Forbidden } from '../../lib/errors.ts';
+import { requestedAcr } from '../step-up-check.ts';
+import { clientIdOf, clientName, deny, detailsFor, deviceOf, finishSignIn, providerFor, renderStepUp, tenantOf, type InteractionDeps } from './kit.ts';
 import { describeScopes } from './scope-descriptions.ts';
+import { passwordStep, type FirstStep } from './sign-in.ts';
+import { stepUpRoute } from './step-up.ts';
 
-export interface InteractionDeps {
-  readonly registry: ProviderRegistry;
-  readonly authenticator: PasswordAuthenticator;
-  readonly audit: AuditLog;
-  readonly metrics: Metrics;
-  readonly csrf: Csrf;
-  readonly limiter: RateLimiter;
-  readonly render: Renderer;
-  readonly loginPerMinute: number;
-  readonly maxBodyBytes: number;
-}
+export type { InteractionDeps } from './kit.ts';
 
 const loginForm = z.object({
   username: z.string().max(1024).default(''),
@@ -36,32 +22,14 @@ const loginForm = z.object({
 });
 const csrfForm = z.object({ csrf: z.string().max(200).default('') });
 
-function tenantOf(req: Request): string {
-  return String((req.params as Record<string, string | undefined>).tenant);
-}
-
+/** The one message for every failed first factor: it never tells whether the account exists or is locked. */
 const GENERIC_FAILURE = 'Incorrect username or password.';
+const THROTTLED = 'Too many sign-in attempts from your network. Please try again later.';
+const DELAYED = 'Please wait a few seconds before trying again.';
 
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = Router({ mergeParams: true });
   const form = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 });
-
-  const providerFor = async (req: Request): Promise<Provider> => {
-    const provider = await deps.registry.get(tenantOf(req));
-    if (!provider) throw new NotFound('no such tenant');
-    return provider;
-  };
-
-  const detailsFor = async (req: Request, res: Response, provider: Provider) => {
-    const details = await provider.interactionDetails(req, res);
-    if (details.uid !== req.params.uid) throw new AppError('invalid_request', 400, 'interaction mismatch');
-    return details;
-  };
-
-  const clientName = async (provider: Provider, clientId: unknown): Promise<string> => {
-    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
-    return client?.clientName ?? (typeof clientId === 'string' ? clientId : 'the application');
-  };
 
   const renderLogin = async (
     res: Response,
@@ -85,13 +53,16 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   };
 
   router.get('/:uid', async (req, res) => {
-    const provider = await providerFor(req);
+    const provider = await providerFor(deps, req);
     const details = await detailsFor(req, res, provider);
     const tenant = tenantOf(req);
     const uid = details.uid;
     res.setHeader('Cache-Control', 'no-store');
     if (details.prompt.name === 'login') {
-      await renderLogin(res, provider, tenant, uid, details.params.client_id);
+      // A reload in the middle of a step-up shows the step-up again, never a way around it.
+      const pending = await deps.pending.find(tenant, uid);
+      if (pending) await renderStepUp(deps, res, tenant, uid, pending);
+      else await renderLogin(res, provider, tenant, uid, details.params.client_id);
       return;
     }
     if (details.prompt.name === 'consent') {
@@ -112,49 +83,80 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:uid/login', form, async (req, res) => {
-    const provider = await providerFor(req);
+    const provider = await providerFor(deps, req);
     const tenant = tenantOf(req);
     const body = loginForm.parse(req.body ?? {});
     const details = await detailsFor(req, res, provider);
     if (!deps.csrf.verify(details.uid, body.csrf)) throw new Forbidden('the form has expired; please start again');
     if (details.prompt.name !== 'login') throw new AppError('invalid_request', 400, 'no sign-in is expected now');
-    const ip = req.ip ?? null;
-    await deps.limiter.hit(tenant, `login-ip:${ip ?? 'unknown'}`, { limit: deps.loginPerMinute, windowSeconds: 60 });
+    const ip = req.ip ?? 'unknown';
+    await deps.limiter.hit(tenant, `login-ip:${ip}`, { limit: deps.loginPerMinute, windowSeconds: 60 });
+    // A new first factor replaces whatever was pending in this interaction.
+    await deps.pending.discard(tenant, details.uid);
 
-    const result = await deps.authenticator.authenticate(tenant, body.username, body.password);
-    const clientId = typeof details.params.client_id === 'string' ? details.params.client_id : null;
-    if (!result.ok) {
+    const clientId = clientIdOf(details);
+    const username = body.username.slice(0, 256);
+    const step = await passwordStep(deps, {
+      tenantId: tenant,
+      username: body.username,
+      password: body.password,
+      ip,
+      userAgent: req.get('user-agent') ?? undefined,
+      device: deviceOf(deps, req, tenant),
+      clientId,
+      requestedAcr: requestedAcr(details.params.acr_values),
+    });
+    const refuse = async (status: number, error: string, event: { type: string; userId?: string; details: Record<string, unknown> }) => {
       deps.metrics.signIns.inc({ tenant, outcome: 'failure' });
       await deps.audit.record(tenant, {
-        type: 'signin.failure',
+        type: event.type,
         actor: 'anonymous',
-        subject: result.userId ? `user:${result.userId}` : null,
+        subject: event.userId ? `user:${event.userId}` : null,
         ip,
-        details: { reason: result.reason, username: body.username.slice(0, 256), client: clientId },
+        details: { ...event.details, username, client: clientId },
       });
-      res.status(401);
-      await renderLogin(res, provider, tenant, details.uid, details.params.client_id, {
-        error: GENERIC_FAILURE,
-        username: body.username.slice(0, 256),
-      });
-      return;
-    }
-    deps.metrics.signIns.inc({ tenant, outcome: 'success' });
-    await deps.audit.record(tenant, {
-      type: 'signin.success',
-      actor: `user:${result.userId}`,
-      subject: `user:${result.userId}`,
-      ip,
-      details: { method: 'password', amr: ['pwd'], acr: ACR_PASSWORD, client: clientId },
-    });
-    const outcome: InteractionResults = {
-      login: { accountId: result.userId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true },
+      res.status(status);
+      await renderLogin(res, provider, tenant, details.uid, details.params.client_id, { error, username });
     };
-    await provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+    await act(step, {
+      gated: async (gate) => {
+        if (gate.kind === 'locked') {
+          await refuse(401, GENERIC_FAILURE, { type: 'signin.locked', details: { hardCap: gate.hardCap } });
+          return;
+        }
+        res.setHeader('Retry-After', String(gate.retryAfterSeconds));
+        const throttled = gate.kind === 'throttled';
+        await refuse(429, throttled ? THROTTLED : DELAYED, {
+          type: 'signin.throttled',
+          details: throttled ? { scope: gate.scope, retryAfterSeconds: gate.retryAfterSeconds } : { delaySeconds: gate.retryAfterSeconds },
+        });
+      },
+      failed: (reason, userId) => refuse(401, GENERIC_FAILURE, { type: 'signin.failure', ...(userId ? { userId } : {}), details: { reason } }),
+      allow: async (pending) => {
+        await finishSignIn(deps, req, res, provider, pending, undefined);
+      },
+      stepUp: async (pending) => {
+        await deps.pending.save(tenant, details.uid, pending);
+        await renderStepUp(deps, res, tenant, details.uid, pending);
+      },
+      deny: async (pending) => {
+        deps.metrics.signIns.inc({ tenant, outcome: 'failure' });
+        await deps.audit.record(tenant, {
+          type: 'signin.denied',
+          actor: `user:${pending.userId}`,
+          subject: `user:${pending.userId}`,
+          ip,
+          details: { client: clientId, assessmentId: pending.assessment?.id ?? null, policyRule: pending.assessment?.decision.policyRule ?? null },
+        });
+        await deny(deps, req, res, provider, details, pending.reason);
+      },
+    });
   });
 
+  stepUpRoute(router, form, deps);
+
   router.post('/:uid/confirm', form, async (req, res) => {
-    const provider = await providerFor(req);
+    const provider = await providerFor(deps, req);
     const body = csrfForm.parse(req.body ?? {});
     const details = await detailsFor(req, res, provider);
     if (!deps.csrf.verify(details.uid, body.csrf)) throw new Forbidden('the form has expired; please start again');
@@ -180,10 +182,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:uid/abort', form, async (req, res) => {
-    const provider = await providerFor(req);
+    const provider = await providerFor(deps, req);
     const body = csrfForm.parse(req.body ?? {});
     const details = await detailsFor(req, res, provider);
     if (!deps.csrf.verify(details.uid, body.csrf)) throw new Forbidden('the form has expired; please start again');
+    await deps.pending.discard(tenantOf(req), details.uid);
     await provider.interactionFinished(
       req,
       res,
@@ -194,3 +197,27 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   return router;
 }
+
+type Handlers = {
+  readonly gated: (gate: Extract<FirstStep, { kind: 'gated' }>['gate']) => Promise<void>;
+  readonly failed: (reason: string, userId: string | undefined) => Promise<void>;
+  readonly allow: (pending: Extract<FirstStep, { kind: 'allow' }>['pending']) => Promise<void>;
+  readonly stepUp: (pending: Extract<FirstStep, { kind: 'step-up' }>['pending']) => Promise<void>;
+  readonly deny: (pending: Extract<FirstStep, { kind: 'deny' }>['pending']) => Promise<void>;
+};
+
+function act(step: FirstStep, h: Handlers): Promise<void> {
+  switch (step.kind) {
+    case 'gated':
+      return h.gated(step.gate);
+    case 'failed':
+      return h.failed(step.reason, step.userId);
+    case 'allow':
+      return h.allow(step.pending);
+    case 'step-up':
+      return h.stepUp(step.pending);
+    case 'deny':
+      return h.deny(step.pending);
+  }
+}
+

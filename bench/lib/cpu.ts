@@ -1,0 +1,82 @@
+/**
+ * Where the machine's cores went during a run: CPU seconds of the server process, of every PostgreSQL
+ * process, and of this load-generating process, read from /proc (Linux), as cores busy on average.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** USER_HZ: clock ticks per second in /proc/<pid>/stat (100 on every Linux we run on). */
+const TICKS_PER_SECOND = 100;
+
+function ticksOf(pid: number | string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5) are utime and stime; after the command they are at index 11 and 12.
+    return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function postgresTicks(): Map<string, number> {
+  const ticks = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ticks.set(pid, ticksOf(pid));
+    } catch {
+      // The process ended between readdir and read.
+    }
+  }
+  return ticks;
+}
+
+/** Busy ticks of the whole machine (all cores), from the first line of /proc/stat. */
+function machineTicks(): number {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.slice(0, 8).reduce((s, n) => s + n, 0);
+    // idle and iowait are the 4th and 5th values.
+    return total - (fields[3] ?? 0) - (fields[4] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+export interface CpuSplit {
+  /** Average cores busy over the run. */
+  readonly server: number;
+  readonly postgres: number;
+  readonly bench: number;
+  /** Everything else on the machine (other users' builds and tests show up here). */
+  readonly other: number;
+}
+
+export interface CpuMeter {
+  stop(): CpuSplit;
+}
+
+/** Starts measuring; `serverPids` are the processes counted as "server" (Portcullis or a worker). */
+export function meterCpu(serverPids: readonly number[]): CpuMeter {
+  const t0 = performance.now();
+  const server0 = serverPids.reduce((s, p) => s + ticksOf(p), 0);
+  const pg0 = postgresTicks();
+  const bench0 = process.cpuUsage();
+  const machine0 = machineTicks();
+  return {
+    stop() {
+      const seconds = (performance.now() - t0) / 1000;
+      const server = serverPids.reduce((s, p) => s + ticksOf(p), 0) - server0;
+      let pg = 0;
+      for (const [pid, ticks] of postgresTicks()) pg += ticks - (pg0.get(pid) ?? 0);
+      const used = process.cpuUsage(bench0);
+      const machine = (machineTicks() - machine0) / TICKS_PER_SECOND / seconds;
+      const split = {
+        server: server / TICKS_PER_SECOND / seconds,
+        postgres: pg / TICKS_PER_SECOND / seconds,
+        bench: (used.user + used.system) / 1e6 / seconds,
+      };
+      return { ...split, other: Math.max(0, machine - split.server - split.postgres - split.bench) };
+    },
+  };
+}

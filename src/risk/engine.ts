@@ -1,0 +1,278 @@
+/**
+ * The risk engine: protocol-free. The interaction layer passes the sign-in as data and acts on the answer.
+ *
+ *   precheck(attempt)      before checking a password: 429 throttles, progressive delay, lockout
+ *   recordFailure(attempt) after a wrong password: counts it for the account and its sources
+ *   assess(context)        after a first factor succeeded: signals → score → level → policy decision;
+ *                          stored, and audited as `risk.assessment`
+ *   complete(assessment)   after the whole sign-in (step-up included) succeeded: learns the sign-in,
+ *                          records the device, returns the device cookie to set
+ */
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Clock } from '../lib/clock.ts';
+import { newId } from '../lib/ids.ts';
+import { ACR, type Acr } from '../mfa/amr.ts';
+import type { AssessmentRepository } from './assessment-repository.ts';
+import type { DeviceCookies } from './device-cookie.ts';
+import type { GeoLocation, GeoLocator } from './geo.ts';
+import { lockoutGate, type Gate } from './lockout.ts';
+import { NetworkList, networkOf, normalizeIp } from './network.ts';
+import { decide, effectivePolicy, type PolicyDecision, type SignInPolicy } from './policy.ts';
+import type { PolicyRepository } from './policy-repository.ts';
+import { reasonFor } from './reasons.ts';
+import { RULES } from './rules/index.ts';
+import { scoreOf, type HardRuleHit } from './scoring.ts';
+import type { DeviceRecord, DeviceRepository } from './signals/device-repository.ts';
+import type { FailureCounters } from './signals/failure-counters.ts';
+import type { SignInHistory } from './signals/history-repository.ts';
+import type { Contribution, RiskFacts, RiskLevel, Rule, SignInAttempt, SignInContext } from './types.ts';
+import { userAgentFamily } from './user-agent.ts';
+import { DEFAULT_WEIGHTS, THRESHOLDS, type Weights } from './weights.ts';
+
+export type { Gate } from './lockout.ts';
+
+export interface RiskEngineDeps {
+  readonly geo: GeoLocator;
+  readonly policies: PolicyRepository;
+  readonly history: SignInHistory;
+  readonly devices: DeviceRepository;
+  readonly counters: FailureCounters;
+  readonly assessments: AssessmentRepository;
+  readonly audit: AuditLog;
+  readonly deviceCookies: DeviceCookies;
+  readonly clock: Clock;
+  readonly weights?: Partial<Weights>;
+  readonly rules?: readonly Rule[];
+}
+
+export interface Assessment {
+  readonly id: string;
+  readonly at: Date;
+  readonly context: SignInContext;
+  readonly ip: string;
+  readonly network: string;
+  readonly location: GeoLocation | undefined;
+  readonly level: RiskLevel;
+  readonly score: number;
+  readonly contributions: readonly Contribution[];
+  readonly hardRule: HardRuleHit | undefined;
+  readonly decision: PolicyDecision;
+  /** For the user: plain language, no scores. */
+  readonly reason: string;
+}
+
+export interface FailureResult {
+  readonly consecutiveFailures: number;
+  /** What the next attempt on this account will meet. */
+  readonly next: Gate;
+}
+
+export interface Completion {
+  readonly deviceId: string;
+  /** The signed device cookie value to set (name and attributes from DeviceCookies). */
+  readonly deviceCookie: string;
+}
+
+interface Place {
+  readonly ip: string;
+  readonly network: string;
+  readonly location: GeoLocation | undefined;
+  readonly sources: string[];
+}
+
+export class RiskEngine {
+  readonly #d: RiskEngineDeps;
+  readonly #weights: Weights;
+  readonly #rules: readonly Rule[];
+
+  constructor(deps: RiskEngineDeps) {
+    this.#d = deps;
+    this.#weights = { ...DEFAULT_WEIGHTS, ...deps.weights };
+    this.#rules = deps.rules ?? RULES;
+  }
+
+  async precheck(attempt: SignInAttempt): Promise<Gate> {
+    const now = this.#d.clock.now();
+    const [policy, place] = await Promise.all([this.#d.policies.get(attempt.tenantId), this.#place(attempt.ip)]);
+    const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
+    const [account, stats, device] = await Promise.all([
+      this.#d.counters.account(attempt.tenantId, attempt.username, this.#resetBefore(now)),
+      trusted ? Promise.resolve([]) : this.#d.counters.sources(attempt.tenantId, place.sources.slice(0, 2), this.#windows(now)),
+      this.#knownDevice(attempt),
+    ]);
+    const s = THRESHOLDS.sources;
+    const [ip, net] = stats;
+    if (ip && ip.recentFailures >= s.throttlePerIp) return { kind: 'throttled', scope: 'ip', retryAfterSeconds: 60 };
+    if (net && net.recentFailures >= s.throttlePerNetwork) return { kind: 'throttled', scope: 'network', retryAfterSeconds: 60 };
+    return lockoutGate(account, policy.lockout, now, device !== undefined);
+  }
+
+  async recordFailure(attempt: SignInAttempt): Promise<FailureResult> {
+    const now = this.#d.clock.now();
+    const [policy, place] = await Promise.all([this.#d.policies.get(attempt.tenantId), this.#place(attempt.ip)]);
+    const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
+    const [account, device] = await Promise.all([
+      this.#d.counters.recordFailure(attempt.tenantId, attempt.username, trusted ? [] : place.sources, now, this.#resetBefore(now)),
+      this.#knownDevice(attempt),
+    ]);
+    return { consecutiveFailures: account.consecutive, next: lockoutGate(account, policy.lockout, now, device !== undefined) };
+  }
+
+  async assess(context: SignInContext): Promise<Assessment> {
+    const d = this.#d;
+    const now = d.clock.now();
+    const place = await this.#place(context.ip);
+    const [tenantPolicy, profile, recent, knownDevice, account, stats] = await Promise.all([
+      d.policies.get(context.tenantId),
+      d.history.profile(context.tenantId, context.userId),
+      d.history.recent(context.tenantId, context.userId, THRESHOLDS.recentSignIns, new Date(now.getTime() - THRESHOLDS.recentDays * 86_400_000)),
+      this.#knownDevice(context),
+      d.counters.account(context.tenantId, context.username, this.#resetBefore(now)),
+      d.counters.sources(context.tenantId, place.sources, this.#windows(now)),
+    ]);
+    const policy = effectivePolicy(tenantPolicy, context.clientId);
+    const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
+    const facts: RiskFacts = {
+      now,
+      context,
+      ip: place.ip,
+      network: place.network,
+      location: place.location,
+      policy,
+      profile,
+      learning: isLearning(profile.signIns, profile.firstSignInAt, policy.learning, now),
+      knownDevice,
+      recent,
+      account,
+      sources: trusted ? [] : stats,
+      weights: this.#weights,
+    };
+    const contributions = this.#rules.flatMap((rule) => rule(facts));
+    const { score, level, hardRule } = scoreOf(contributions, policy.levels);
+    const currentAcr: Acr = context.currentAcr ?? (context.firstFactor === 'passkey' ? ACR.phishingResistant : ACR.singleFactor);
+    const decision = decide(tenantPolicy, { clientId: context.clientId, level, hardRule, currentAcr });
+    const assessment: Assessment = {
+      id: newId(),
+      at: now,
+      context,
+      ip: place.ip,
+      network: place.network,
+      location: place.location,
+      level,
+      score,
+      contributions,
+      hardRule,
+      decision,
+      reason: reasonFor(decision.computed, contributions, hardRule?.code),
+    };
+    await Promise.all([
+      this.#store(assessment, policy),
+      trusted ? undefined : d.counters.recordSuccess(context.tenantId, context.username, place.sources, now),
+    ]);
+    return assessment;
+  }
+
+  /** After the sign-in fully succeeded: learn it, record the device, hand back the device cookie. */
+  async complete(assessment: Assessment, options: { readonly passkeyBound?: boolean } = {}): Promise<Completion> {
+    if (assessment.decision.effective.outcome === 'deny') throw new TypeError('a denied sign-in cannot complete');
+    const d = this.#d;
+    const { context, location } = assessment;
+    const at = d.clock.now();
+    const deviceId = context.device.status === 'valid' ? context.device.deviceId : d.deviceCookies.newDeviceId();
+    await Promise.all([
+      d.devices.sighted(context.tenantId, context.userId, {
+        id: deviceId,
+        at,
+        userAgentFamily: userAgentFamily(context.userAgent),
+        ip: assessment.ip,
+        network: assessment.network,
+        passkeyBound: options.passkeyBound ?? context.passkeyBound,
+      }),
+      d.history.record(context.tenantId, context.userId, newId(), assessment.id, {
+        at,
+        ip: assessment.ip,
+        network: assessment.network,
+        asn: location?.asn,
+        country: location?.country,
+        latitude: location?.latitude,
+        longitude: location?.longitude,
+        accuracyKm: location?.accuracyKm,
+        deviceId,
+      }),
+      d.counters.resetAccount(context.tenantId, context.username),
+    ]);
+    return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
+  }
+
+  async #store(a: Assessment, policy: SignInPolicy): Promise<void> {
+    const { context } = a;
+    const outcome = a.decision.computed.outcome;
+    await Promise.all([
+      this.#d.assessments.insert(context.tenantId, {
+        id: a.id,
+        at: a.at,
+        userId: context.userId,
+        username: context.username,
+        clientId: context.clientId ?? null,
+        ip: a.ip,
+        level: a.level,
+        score: a.score,
+        outcome,
+        enforced: a.decision.enforced,
+        policyRule: a.decision.policyRule,
+        contributions: a.contributions,
+      }),
+      this.#d.audit.record(context.tenantId, {
+        type: 'risk.assessment',
+        actor: `user:${context.userId}`,
+        subject: `user:${context.userId}`,
+        ip: a.ip,
+        details: {
+          assessmentId: a.id,
+          level: a.level,
+          score: a.score,
+          contributions: a.contributions,
+          policyRule: a.decision.policyRule,
+          outcome,
+          ...(a.decision.computed.outcome === 'step-up' ? { stepUp: a.decision.computed.factor, acr: a.decision.computed.acr } : {}),
+          enforced: a.decision.enforced,
+          mode: policy.mode,
+          clientId: context.clientId ?? null,
+          country: a.location?.country ?? null,
+        },
+      }),
+    ]);
+  }
+
+  async #place(rawIp: string): Promise<Place> {
+    const ip = normalizeIp(rawIp);
+    const network = networkOf(ip) ?? ip;
+    const location = await this.#d.geo.locate(ip);
+    const sources = [`ip:${ip}`, `net:${network}`, ...(location?.asn === undefined ? [] : [`asn:${location.asn}`])];
+    return { ip, network, location, sources };
+  }
+
+  /** The device record when the cookie is valid and this user completed a sign-in on it. */
+  async #knownDevice(attempt: SignInAttempt): Promise<DeviceRecord | undefined> {
+    if (attempt.device.status !== 'valid' || !attempt.userId) return undefined;
+    return this.#d.devices.find(attempt.tenantId, attempt.userId, attempt.device.deviceId);
+  }
+
+  #resetBefore(now: Date): Date {
+    return new Date(now.getTime() - THRESHOLDS.failures.resetAfterSeconds * 1000);
+  }
+
+  #windows(now: Date): { spraySince: Date; throttleSince: Date } {
+    const s = THRESHOLDS.sources;
+    return {
+      spraySince: new Date(now.getTime() - s.sprayWindowMinutes * 60_000),
+      throttleSince: new Date(now.getTime() - s.throttleWindowMinutes * 60_000),
+    };
+  }
+}
+
+/** Novelty is learned during the first `signIns` sign-ins or `days` days, whichever ends first. */
+export function isLearning(signIns: number, firstSignInAt: Date | undefined, learning: SignInPolicy['learning'], now: Date): boolean {
+  if (signIns >= learning.signIns) return false;
+  return !firstSignInAt || now.getTime() - firstSignInAt.getTime() < learning.days * 86_400_000;
+}
