@@ -8,6 +8,7 @@ import { runExclusive } from './db/exclusive.ts';
 import type { Database } from './db/schema.ts';
 import { purgeCounters } from './http/rate-limit.ts';
 import type { SigningKeys } from './keys/signing-keys.ts';
+import { PasskeyRepository } from './mfa/passkey-repository.ts';
 import { purgeExpired } from './oidc/adapter.ts';
 import type { AssessmentRepository } from './risk/assessment-repository.ts';
 import type { SignInHistory } from './risk/signals/history-repository.ts';
@@ -39,14 +40,17 @@ export function startMaintenance(
   everyMs = 60_000,
 ): Maintenance {
   const runOnce = async (): Promise<void> => {
-    await runExclusive(deps.db, LOCK_KEY, async (trx) => {
+    const ran = await runExclusive(deps.db, LOCK_KEY, async (trx) => {
       const payloads = await purgeExpired(trx);
       await purgeCounters(trx, new Date(Date.now() - 10 * 60_000));
       const keys = await deps.signingKeys.purgeExpired(trx);
-      if (payloads > 0 || keys > 0) deps.logger.info({ payloads, keys }, 'expired data purged');
-      // Under the same lock (one node per round); the repositories use their own connections.
-      if (deps.signIn) await purgeRiskData(trx, deps.signIn, new Date());
+      const challenges = await new PasskeyRepository(trx).purgeExpiredChallenges(new Date());
+      if (payloads > 0 || keys > 0 || challenges > 0) deps.logger.info({ payloads, keys, challenges }, 'expired data purged');
     });
+    // The risk repositories use their own connections, so they run after the locked transaction has ended
+    // (inside it they would wait forever for the embedded database's single connection). Only the node
+    // that won this round's lock does it; the deletes are idempotent should two overlap.
+    if (ran && deps.signIn) await purgeRiskData(deps.db, deps.signIn, new Date());
   };
   const timer = setInterval(() => {
     runOnce().catch((err: unknown) => deps.logger.warn({ err }, 'maintenance round failed'));

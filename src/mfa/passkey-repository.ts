@@ -196,6 +196,14 @@ export class PasskeyRepository {
     return row ? { userId: row.user_id } : undefined;
   }
 
+  /** Drops expired challenges of every tenant, tenant by tenant (housekeeping); returns how many. */
+  async purgeExpiredChallenges(now: Date): Promise<number> {
+    const tenants = await this.#db.selectFrom('tenants').select('tenant_id').execute();
+    let total = 0;
+    for (const { tenant_id: tenantId } of tenants) total += await this.purgeChallenges(tenantId, now);
+    return total;
+  }
+
   /** Drops expired challenges of the tenant (housekeeping); returns how many. */
   async purgeChallenges(tenantId: string, now: Date): Promise<number> {
     const result = await this.#db
