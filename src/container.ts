@@ -242,6 +242,7 @@ export function createContainer(options: ContainerOptions): Container {
     account: createAccountModule({ db, audit, clock, derivedKeys, registry, clients, publicUrl: config.publicUrl }),
     async close() {
       health.stop();
+      await limiter.flushAll().catch(() => undefined);
       await audit.close();
       redis?.disconnect();
     },

@@ -1,7 +1,13 @@
 /**
  * Fixed-window rate limits shared by every node: counters live in Redis when configured, in PostgreSQL
- * otherwise. One atomic statement per hit (INCR, or INSERT … ON CONFLICT DO UPDATE … RETURNING), never a
- * read-check-write in JavaScript.
+ * otherwise, and change only through one atomic statement (INCRBY, or INSERT … ON CONFLICT DO UPDATE …
+ * RETURNING), never a read-check-write in JavaScript.
+ *
+ * Small limits (login attempts per IP) are counted exactly: one atomic increment per hit. Large limits
+ * (thousands of token requests per client per minute) would make every request of a busy client queue on
+ * one counter row, so each node counts them in memory and adds its hits to the shared counter every
+ * FLUSH_MS in one statement; within the last tenth of the limit it counts every hit exactly again. The
+ * overshoot is therefore bounded by what the other nodes accept in one flush interval.
  */
 import type { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
@@ -9,8 +15,8 @@ import type { Database } from '../db/schema.ts';
 import { TooManyRequests } from '../lib/errors.ts';
 
 export interface CounterStore {
-  /** Adds one hit to the window starting at `windowStart` and returns the window's total. */
-  increment(tenantId: string, bucket: string, windowStart: Date, windowSeconds: number): Promise<number>;
+  /** Adds `by` hits to the window starting at `windowStart` and returns the window's total. */
+  increment(tenantId: string, bucket: string, windowStart: Date, windowSeconds: number, by?: number): Promise<number>;
 }
 
 export class PostgresCounterStore implements CounterStore {
@@ -20,12 +26,12 @@ export class PostgresCounterStore implements CounterStore {
     this.#db = db;
   }
 
-  async increment(tenantId: string, bucket: string, windowStart: Date): Promise<number> {
+  async increment(tenantId: string, bucket: string, windowStart: Date, _windowSeconds?: number, by = 1): Promise<number> {
     const row = await this.#db
       .insertInto('rate_limit_counters')
-      .values({ tenant_id: tenantId, bucket, window_start: windowStart, hits: 1 })
+      .values({ tenant_id: tenantId, bucket, window_start: windowStart, hits: by })
       .onConflict((oc) =>
-        oc.columns(['tenant_id', 'bucket', 'window_start']).doUpdateSet({ hits: sql<number>`rate_limit_counters.hits + 1` }),
+        oc.columns(['tenant_id', 'bucket', 'window_start']).doUpdateSet({ hits: sql<number>`rate_limit_counters.hits + ${by}` }),
       )
       .returning('hits')
       .executeTakeFirstOrThrow();
@@ -45,9 +51,9 @@ export class RedisCounterStore implements CounterStore {
     this.#redis = redis;
   }
 
-  async increment(tenantId: string, bucket: string, windowStart: Date, windowSeconds: number): Promise<number> {
+  async increment(tenantId: string, bucket: string, windowStart: Date, windowSeconds: number, by = 1): Promise<number> {
     const key = `portcullis:rl:${tenantId}:${bucket}:${windowStart.getTime()}`;
-    const result = await this.#redis.multi().incr(key).expire(key, windowSeconds * 2).exec();
+    const result = await this.#redis.multi().incrby(key, by).expire(key, windowSeconds * 2).exec();
     const [err, hits] = result?.[0] ?? [new Error('no reply from redis'), 0];
     if (err) throw err;
     return Number(hits);
@@ -59,9 +65,30 @@ export interface Limit {
   readonly windowSeconds: number;
 }
 
+/** Limits up to this many hits per window are counted exactly, one atomic increment per hit. */
+export const EXACT_LIMIT = 100;
+/** Milliseconds between a node's flushes of its locally counted hits. */
+export const FLUSH_MS = 100;
+
+interface LocalWindow {
+  readonly tenantId: string;
+  readonly bucket: string;
+  readonly start: number;
+  readonly windowSeconds: number;
+  /** The shared total as of this node's last statement (its own flushed hits included). */
+  known: number;
+  /** Hits accepted here and not yet added to the shared counter. */
+  pending: number;
+  /** Hits being added by the flush under way. */
+  inflight: number;
+  flushing: Promise<void> | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
 export class RateLimiter {
   readonly #store: CounterStore;
   readonly #now: () => number;
+  readonly #windows = new Map<string, LocalWindow>();
 
   constructor(store: CounterStore, now: () => number = Date.now) {
     this.#store = store;
@@ -73,9 +100,77 @@ export class RateLimiter {
     const now = this.#now();
     const windowMs = windowSeconds * 1000;
     const start = Math.floor(now / windowMs) * windowMs;
-    const hits = await this.#store.increment(tenantId, bucket, new Date(start), windowSeconds);
-    if (hits > limit) {
-      throw new TooManyRequests(Math.max(1, Math.ceil((start + windowMs - now) / 1000)));
+    const refuse = (): TooManyRequests => new TooManyRequests(Math.max(1, Math.ceil((start + windowMs - now) / 1000)));
+    if (limit <= EXACT_LIMIT) {
+      const hits = await this.#store.increment(tenantId, bucket, new Date(start), windowSeconds);
+      if (hits > limit) throw refuse();
+      return;
+    }
+    const fresh = !this.#windows.has(windowKey(tenantId, bucket, start));
+    const w = this.#window(tenantId, bucket, start, windowSeconds);
+    const estimate = w.known + w.inflight + w.pending + 1;
+    if (estimate > limit) throw refuse();
+    if (fresh || limit - estimate < limit / 10) {
+      // A node's first hit of a window learns what the other nodes counted; near the limit every hit goes
+      // to the shared counter at once, so batching cannot overshoot there.
+      const hits = await this.#store.increment(tenantId, bucket, new Date(start), windowSeconds);
+      w.known = Math.max(w.known, hits);
+      if (hits > limit) throw refuse();
+      return;
+    }
+    w.pending += 1;
+    w.timer ??= setTimeout(() => void this.#flush(w), FLUSH_MS).unref();
+  }
+
+  /** Adds every locally counted hit to the shared counters (also used on shutdown). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.#windows.values()].map((w) => this.#flush(w)));
+  }
+
+  #window(tenantId: string, bucket: string, start: number, windowSeconds: number): LocalWindow {
+    const key = windowKey(tenantId, bucket, start);
+    let w = this.#windows.get(key);
+    if (!w) {
+      this.#forgetEnded(start);
+      w = { tenantId, bucket, start, windowSeconds, known: 0, pending: 0, inflight: 0, flushing: undefined, timer: undefined };
+      this.#windows.set(key, w);
+    }
+    return w;
+  }
+
+  /** Drops windows that started before `current` and hold nothing unflushed. */
+  #forgetEnded(current: number): void {
+    for (const [key, w] of this.#windows) {
+      if (w.start < current && w.pending === 0 && !w.timer && !w.flushing) this.#windows.delete(key);
     }
   }
+
+  async #flush(w: LocalWindow): Promise<void> {
+    clearTimeout(w.timer);
+    w.timer = undefined;
+    // One flush at a time per window; a caller arriving meanwhile waits for it, then sends what is left.
+    while (w.flushing) await w.flushing;
+    const n = w.pending;
+    if (n === 0) return;
+    w.pending = 0;
+    w.inflight = n;
+    w.flushing = (async () => {
+      try {
+        const total = await this.#store.increment(w.tenantId, w.bucket, new Date(w.start), w.windowSeconds, n);
+        w.known = Math.max(w.known, total);
+      } catch {
+        // The store is unreachable: keep the hits and try again later.
+        w.pending += n;
+        w.timer ??= setTimeout(() => void this.#flush(w), FLUSH_MS * 10).unref();
+      } finally {
+        w.inflight = 0;
+        w.flushing = undefined;
+      }
+    })();
+    await w.flushing;
+  }
+}
+
+function windowKey(tenantId: string, bucket: string, start: number): string {
+  return `${tenantId}\u0000${bucket}\u0000${start}`;
 }

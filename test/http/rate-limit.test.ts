@@ -79,6 +79,48 @@ describe.each(['postgres', 'redis'] as const)('rate limits on %s', (kind) => {
   });
 });
 
+describe.each(['postgres', 'redis'] as const)('large limits on %s, counted per node and flushed', (kind) => {
+  it('accept exactly the limit on one node and add every accepted hit to the shared counter', async () => {
+    const [a] = await stores(kind);
+    const limiter = new RateLimiter(a, fixedNow);
+    const bucket = `client:${randomBytes(4).toString('hex')}`;
+    const limit = { limit: 1000, windowSeconds: 60 };
+    let accepted = 0;
+    for (let i = 0; i < 1200; i++) {
+      try {
+        await limiter.hit('acme', bucket, limit);
+        accepted += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(TooManyRequests);
+      }
+    }
+    expect(accepted).toBe(1000);
+    await limiter.flushAll();
+    const windowStart = new Date(Math.floor(fixedNow() / 60_000) * 60_000);
+    expect(await a.increment('acme', bucket, windowStart, 60, 0)).toBe(1000);
+  });
+
+  it('let a node learn what the others counted at its first hit of a window', async () => {
+    const [a, b] = await stores(kind);
+    const nodeA = new RateLimiter(a, fixedNow);
+    const nodeB = new RateLimiter(b, fixedNow);
+    const bucket = `client:${randomBytes(4).toString('hex')}`;
+    const limit = { limit: 1000, windowSeconds: 60 };
+    for (let i = 0; i < 600; i++) await nodeA.hit('acme', bucket, limit);
+    await nodeA.flushAll();
+    let acceptedByB = 0;
+    for (let i = 0; i < 600; i++) {
+      try {
+        await nodeB.hit('acme', bucket, limit);
+        acceptedByB += 1;
+      } catch {
+        break;
+      }
+    }
+    expect(acceptedByB).toBe(400);
+  });
+});
+
 describe('postgres counter clean-up', () => {
   it('removes old windows only', async () => {
     const store = new PostgresCounterStore(database.db);
