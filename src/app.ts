@@ -11,7 +11,6 @@ import { canonicalOrigin } from './http/canonical-origin.ts';
 import { requestContext } from './http/request-context.ts';
 import { NotFound, ServiceUnavailable, TooLarge } from './lib/errors.ts';
 import { interactionRoutes } from './oidc/interactions/routes.ts';
-import { passkeyInteractionRoutes } from './oidc/interactions/passkey-routes.ts';
 import { accountRoutes } from './account/routes.ts';
 import { tokenRateLimit } from './oidc/token-rate-limit.ts';
 import { demoRoutes } from './demo-routes.ts';
@@ -105,27 +104,6 @@ export function buildApp(c: Container): express.Express {
 
   app.use('/t', canonicalOrigin(c.config.publicUrl));
 
-  // Username-less passkey sign-in on the login page (its own routes under the interaction).
-  app.use(
-    '/t/:tenant/interaction',
-    failFast,
-    passkeyInteractionRoutes({
-      registry: c.registry,
-      passkeys: c.account.passkeys,
-      users: c.users,
-      audit: c.audit,
-      metrics: c.metrics,
-      csrf: c.csrf,
-      limiter: c.limiter,
-      render: c.render,
-      clock: c.clock,
-      loginPerMinute: c.config.rateLimits.loginPerMinute,
-      maxBodyBytes: c.config.maxBodyBytes,
-    }),
-    noteOutage,
-    pageErrorHandler(c.logger, c.render),
-  );
-
   // The self-service account pages, a first-party client of each tenant (src/account/).
   app.use(
     '/t/:tenant/account',
@@ -170,6 +148,8 @@ export function buildApp(c: Container): express.Express {
       factors: c.factors,
       totp: c.totp,
       recoveryCodes: c.recoveryCodes,
+      // Passkeys: username-less sign-in on the login page and a step-up factor.
+      passkeys: c.account.passkeys,
       policies: c.policyService,
       pending: c.pendingSignIns,
       deviceCookies: c.deviceCookies,

@@ -1,5 +1,6 @@
-// Login page: username-less passkey sign-in. Gets request options for this interaction (POST, CSRF),
-// asks the authenticator for a discoverable credential, then posts the assertion as a normal form.
+// Passkey button of the login page (username-less sign-in: a discoverable credential) and of the step-up
+// page (the pending user's passkeys, listed by the server in allowCredentials). Gets request options for
+// this interaction (POST, CSRF), asks the authenticator, then posts the assertion with the #passkey-form.
 (function () {
   'use strict';
   var button = document.getElementById('passkey-signin');

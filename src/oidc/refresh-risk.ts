@@ -29,12 +29,14 @@ export function installRefreshRisk(tenantId: string, provider: Provider, deps: R
     if (!token?.accountId || !token.clientId || !token.grantId || token.isExpired || token.consumed) return next();
     const ip = (ctx.req as { ip?: string }).ip ?? ctx.ip;
     const userAgent = ctx.get('user-agent') || undefined;
+    const client = await provider.Client.find(token.clientId);
     const verdict = await deps.check.check({
       tenantId,
       accountId: token.accountId,
       clientId: token.clientId,
       ip,
       userAgent,
+      fromUserDevice: client?.tokenEndpointAuthMethod === 'none',
       ...(isAcr(token.acr) ? { acr: token.acr } : {}),
     });
     if (verdict.ok) return next();

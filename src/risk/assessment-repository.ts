@@ -1,6 +1,7 @@
 /** Stored risk assessments (the audit trail holds the same evidence, hash-chained). */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { learnSignIn, readSignals, sourceAttempts, type Learned, type Signals, type SignalsQuery } from './signals/sign-in-statements.ts';
 import type { Contribution, RiskLevel } from './types.ts';
 
 export interface StoredAssessment {
@@ -18,6 +19,17 @@ export interface StoredAssessment {
   readonly contributions: readonly Contribution[];
 }
 
+/** A successful first factor to count per source (the denominator of failure ratios). */
+export interface SourceSuccesses {
+  readonly username: string;
+  readonly sources: readonly string[];
+  readonly at: Date;
+}
+
+/**
+ * Stored assessments, and the engine's combined round trips (sign-in-statements.ts): the reads of an
+ * assessment and the writes of an assessment and of a completed sign-in.
+ */
 export class AssessmentRepository {
   readonly #db: Kysely<Database>;
 
@@ -25,25 +37,32 @@ export class AssessmentRepository {
     this.#db = db;
   }
 
-  async insert(tenantId: string, a: StoredAssessment): Promise<void> {
+  /**
+   * Stores the assessment; with `successes`, also counts the successful first factor for each source
+   * (PostgresFailureCounters.recordSuccess) in the same statement.
+   */
+  async insert(tenantId: string, a: StoredAssessment, successes?: SourceSuccesses): Promise<void> {
+    const values = assessmentValues(tenantId, a);
+    if (!successes || successes.sources.length === 0) {
+      await this.#db.insertInto('risk_assessments').values(values).execute();
+      return;
+    }
+    const { username, sources, at } = successes;
     await this.#db
+      .with('successes', (q) => sourceAttempts(q, tenantId, username, sources, at, 'successes').returning('source'))
       .insertInto('risk_assessments')
-      .values({
-        tenant_id: tenantId,
-        id: a.id,
-        at: a.at,
-        user_id: a.userId,
-        username: a.username,
-        client_id: a.clientId,
-        ip: a.ip,
-        level: a.level,
-        score: a.score,
-        outcome: a.outcome,
-        enforced: a.enforced,
-        policy_rule: a.policyRule,
-        contributions: JSON.stringify(a.contributions),
-      })
+      .values(values)
       .execute();
+  }
+
+  /** Everything precheck or assess reads, in one statement. */
+  signals(q: SignalsQuery): Promise<Signals> {
+    return readSignals(this.#db, q);
+  }
+
+  /** complete()'s writes, in one statement. */
+  learn(l: Learned): Promise<void> {
+    return learnSignIn(this.#db, l);
   }
 
   async find(tenantId: string, id: string): Promise<StoredAssessment | undefined> {
@@ -70,4 +89,22 @@ export class AssessmentRepository {
     const result = await this.#db.deleteFrom('risk_assessments').where('tenant_id', '=', tenantId).where('at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+}
+
+function assessmentValues(tenantId: string, a: StoredAssessment) {
+  return {
+    tenant_id: tenantId,
+    id: a.id,
+    at: a.at,
+    user_id: a.userId,
+    username: a.username,
+    client_id: a.clientId,
+    ip: a.ip,
+    level: a.level,
+    score: a.score,
+    outcome: a.outcome,
+    enforced: a.enforced,
+    policy_rule: a.policyRule,
+    contributions: JSON.stringify(a.contributions),
+  };
 }

@@ -95,16 +95,20 @@ export class RiskEngine {
     const now = this.#d.clock.now();
     const [policy, place] = await Promise.all([this.#d.policies.get(attempt.tenantId), this.#place(attempt.ip)]);
     const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
-    const [account, stats, device] = await Promise.all([
-      this.#d.counters.account(attempt.tenantId, attempt.username, this.#resetBefore(now)),
-      trusted ? Promise.resolve([]) : this.#d.counters.sources(attempt.tenantId, place.sources.slice(0, 2), this.#windows(now)),
-      this.#knownDevice(attempt),
-    ]);
+    // One round trip: the account's run, the IP and network windows, the device of a valid cookie.
+    const { account, sources, knownDevice } = await this.#d.assessments.signals({
+      tenantId: attempt.tenantId,
+      username: attempt.username,
+      resetBefore: this.#resetBefore(now),
+      sources: trusted ? [] : place.sources.slice(0, 2),
+      windows: this.#windows(now),
+      device: deviceOf(attempt),
+    });
     const s = THRESHOLDS.sources;
-    const [ip, net] = stats;
+    const [ip, net] = sources;
     if (ip && ip.recentFailures >= s.throttlePerIp) return { kind: 'throttled', scope: 'ip', retryAfterSeconds: 60 };
     if (net && net.recentFailures >= s.throttlePerNetwork) return { kind: 'throttled', scope: 'network', retryAfterSeconds: 60 };
-    return lockoutGate(account, policy.lockout, now, device !== undefined);
+    return lockoutGate(account, policy.lockout, now, knownDevice !== undefined);
   }
 
   async recordFailure(attempt: SignInAttempt): Promise<FailureResult> {
@@ -121,17 +125,19 @@ export class RiskEngine {
   async assess(context: SignInContext): Promise<Assessment> {
     const d = this.#d;
     const now = d.clock.now();
-    const place = await this.#place(context.ip);
-    const [tenantPolicy, profile, recent, knownDevice, account, stats] = await Promise.all([
-      d.policies.get(context.tenantId),
-      d.history.profile(context.tenantId, context.userId),
-      d.history.recent(context.tenantId, context.userId, THRESHOLDS.recentSignIns, new Date(now.getTime() - THRESHOLDS.recentDays * 86_400_000)),
-      this.#knownDevice(context),
-      d.counters.account(context.tenantId, context.username, this.#resetBefore(now)),
-      d.counters.sources(context.tenantId, place.sources, this.#windows(now)),
-    ]);
+    const [tenantPolicy, place] = await Promise.all([d.policies.get(context.tenantId), this.#place(context.ip)]);
     const policy = effectivePolicy(tenantPolicy, context.clientId);
     const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
+    // One round trip for every stored signal; a trusted address is exempt from source counters.
+    const { profile, recent, knownDevice, account, sources } = await d.assessments.signals({
+      tenantId: context.tenantId,
+      username: context.username,
+      resetBefore: this.#resetBefore(now),
+      sources: trusted ? [] : place.sources,
+      windows: this.#windows(now),
+      device: deviceOf(context),
+      history: { userId: context.userId, limit: THRESHOLDS.recentSignIns, since: new Date(now.getTime() - THRESHOLDS.recentDays * 86_400_000) },
+    });
     const facts: RiskFacts = {
       now,
       context,
@@ -144,7 +150,7 @@ export class RiskEngine {
       knownDevice,
       recent,
       account,
-      sources: trusted ? [] : stats,
+      sources,
       weights: this.#weights,
     };
     const contributions = this.#rules.flatMap((rule) => rule(facts));
@@ -165,10 +171,7 @@ export class RiskEngine {
       decision,
       reason: reasonFor(decision.computed, contributions, hardRule?.code),
     };
-    await Promise.all([
-      this.#store(assessment, policy),
-      trusted ? undefined : d.counters.recordSuccess(context.tenantId, context.username, place.sources, now),
-    ]);
+    await this.#store(assessment, policy, trusted ? [] : place.sources);
     return assessment;
   }
 
@@ -179,16 +182,22 @@ export class RiskEngine {
     const { context, location } = assessment;
     const at = d.clock.now();
     const deviceId = context.device.status === 'valid' ? context.device.deviceId : d.deviceCookies.newDeviceId();
-    await Promise.all([
-      d.devices.sighted(context.tenantId, context.userId, {
+    // One statement: device upsert, history row, profile count, failure run reset (all or nothing).
+    await d.assessments.learn({
+      tenantId: context.tenantId,
+      userId: context.userId,
+      username: context.username,
+      historyId: newId(),
+      assessmentId: assessment.id,
+      sighting: {
         id: deviceId,
         at,
         userAgentFamily: userAgentFamily(context.userAgent),
         ip: assessment.ip,
         network: assessment.network,
         passkeyBound: options.passkeyBound ?? context.passkeyBound,
-      }),
-      d.history.record(context.tenantId, context.userId, newId(), assessment.id, {
+      },
+      record: {
         at,
         ip: assessment.ip,
         network: assessment.network,
@@ -198,13 +207,13 @@ export class RiskEngine {
         longitude: location?.longitude,
         accuracyKm: location?.accuracyKm,
         deviceId,
-      }),
-      d.counters.resetAccount(context.tenantId, context.username),
-    ]);
+      },
+    });
     return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
   }
 
-  async #store(a: Assessment, policy: SignInPolicy): Promise<void> {
+  /** The assessment row and the sources' success counts in one statement; the audit event joins a group commit. */
+  async #store(a: Assessment, policy: SignInPolicy, successSources: readonly string[]): Promise<void> {
     const { context } = a;
     const outcome = a.decision.computed.outcome;
     await Promise.all([
@@ -221,7 +230,7 @@ export class RiskEngine {
         enforced: a.decision.enforced,
         policyRule: a.decision.policyRule,
         contributions: a.contributions,
-      }),
+      }, { username: context.username, sources: successSources, at: a.at }),
       this.#d.audit.record(context.tenantId, {
         type: 'risk.assessment',
         actor: `user:${context.userId}`,
@@ -269,6 +278,12 @@ export class RiskEngine {
       throttleSince: new Date(now.getTime() - s.throttleWindowMinutes * 60_000),
     };
   }
+}
+
+/** The device of a valid cookie, looked up only for a known user. */
+function deviceOf(attempt: SignInAttempt): { userId: string; deviceId: string } | undefined {
+  if (attempt.device.status !== 'valid' || !attempt.userId) return undefined;
+  return { userId: attempt.userId, deviceId: attempt.device.deviceId };
 }
 
 /** Novelty is learned during the first `signIns` sign-ins or `days` days, whichever ends first. */

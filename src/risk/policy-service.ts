@@ -17,8 +17,9 @@ export class PolicyService {
     this.#audit = audit;
   }
 
+  /** Read from the database, not this node's cache: an admin sees what is stored. */
   get(tenantId: string): Promise<SignInPolicy> {
-    return this.#policies.get(tenantId);
+    return this.#policies.get(tenantId, this.#db);
   }
 
   /** Replaces the whole document (validated by the caller with signInPolicySchema). */
@@ -33,6 +34,8 @@ export class PolicyService {
         details: { policy },
       });
     });
+    // Again after the commit: a sign-in that read the old row meanwhile must not keep it cached here.
+    this.#policies.invalidate(tenantId);
     return policy;
   }
 }

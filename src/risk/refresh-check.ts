@@ -4,6 +4,9 @@
  * finds what no second factor at refresh could answer: a hard rule (compromised account, denied network or
  * country, spray source) or impossible travel since the last completed sign-in. Other signals a refresh
  * always raises (no device cookie, an HTTP library's user agent) are recorded, never acted on.
+ * Travel counts only when the refresh comes from the user's own device, i.e. from a public client (a native
+ * app or a browser app): a confidential client refreshes from its servers, whose location says nothing
+ * about the user's (a web app hosted in Virginia refreshing for a user in Paris is not travel).
  * In report-only mode the assessment is recorded and nothing is refused (a disabled user still is).
  */
 import type { UserRepository } from '../identity/user-repository.ts';
@@ -21,6 +24,8 @@ export interface RefreshAttempt {
   readonly userAgent?: string;
   /** The acr of the sign-in the refresh token came from. */
   readonly acr?: Acr;
+  /** A public client's refresh comes from the user's device: its address can be compared with sign-ins. */
+  readonly fromUserDevice: boolean;
 }
 
 export type RefreshVerdict =
@@ -55,7 +60,7 @@ export class RefreshRiskCheck {
     const blocked =
       assessment.decision.computed.outcome === 'deny' ||
       assessment.hardRule !== undefined ||
-      assessment.contributions.some((c) => REFRESH_BLOCKERS.has(c.code) && c.points > 0);
+      (attempt.fromUserDevice && assessment.contributions.some((c) => REFRESH_BLOCKERS.has(c.code) && c.points > 0));
     return blocked ? { ok: false, reason: 'risk', assessment } : { ok: true, assessment };
   }
 }

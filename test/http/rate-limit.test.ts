@@ -28,8 +28,9 @@ afterAll(async () => {
   await database?.close();
 });
 
-/** A clock fixed 20 s into a one-minute window. */
-const fixedNow = (): number => Math.floor(Date.now() / 60_000) * 60_000 + 20_000;
+/** A clock fixed 20 s into one one-minute window for the whole file (no window ends mid-test). */
+const NOW = Math.floor(Date.now() / 60_000) * 60_000 + 20_000;
+const fixedNow = (): number => NOW;
 
 async function stores(kind: 'postgres' | 'redis'): Promise<[CounterStore, CounterStore]> {
   if (kind === 'redis') return [new RedisCounterStore(redisA), new RedisCounterStore(redisB)];

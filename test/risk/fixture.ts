@@ -72,8 +72,9 @@ export function masterKey(): ReturnType<typeof masterKeyFrom> {
   return masterKeyFrom(randomBytes(32).toString('base64'));
 }
 
-export function createFixture(db: Kysely<Database>, clock = new ManualClock(), key = masterKey()): Fixture {
-  const audit = new AuditLog(db, clock);
+/** `auditDb`: where the audit trail is written (another handle lets a test watch the engine's own statements). */
+export function createFixture(db: Kysely<Database>, clock = new ManualClock(), key = masterKey(), auditDb = db): Fixture {
+  const audit = new AuditLog(auditDb, clock);
   const cookies = new DeviceCookies(new DerivedKeys(key));
   const policies = new PolicyRepository(db, clock);
   const history = new SignInHistory(db);

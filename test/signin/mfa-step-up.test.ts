@@ -65,7 +65,10 @@ describe('TOTP step-up', () => {
     const replay = await second.browser.submit(second.page, '/step-up', { code }, atCallback);
     expect(replay.status).toBe(401);
     expect(replay.html).toContain("That code didn&#39;t work");
-    const wrong = await second.browser.submit(replay, '/step-up', { code: '000000' === code ? '111111' : '000000' }, atCallback);
+    // A code no step near now accepts (the window is the current step ± 1).
+    const near = new Set([-1, 0, 1, 2, 3].map((n) => user.code(n)));
+    const wrongCode = ['000000', '111111', '222222', '333333', '444444', '555555'].find((c) => !near.has(c)) ?? '';
+    const wrong = await second.browser.submit(replay, '/step-up', { code: wrongCode }, atCallback);
     expect(wrong.status).toBe(401);
     const failures = await auditEvents(world, 'signin.step_up.failure', `user:${user.id}`);
     expect(failures.map((e) => e.details.reason)).toContain('replayed');

@@ -178,3 +178,20 @@ describe('deny', () => {
     expect((await auditEvents(world, 'signin.denied', `user:${user.id}`)).length).toBe(1);
   });
 });
+
+describe('throttles', () => {
+  // The progressive delay (1 s after 3 failures, doubling) is covered by test/risk/lockout.test.ts with a
+  // hand-moved clock: over HTTP it would be a race against the wall clock.
+  it('answers 429 with Retry-After to an address with too many failures', async () => {
+    await putPolicy(world, {});
+    const ip = '198.51.100.50';
+    for (let i = 0; i < 50; i++) {
+      expect((await passwordSignIn(world, browserAt(ip), { username: `nobody${i}`, password: 'x' })).page.status).toBe(401);
+    }
+    const user = await createUser(world.server, world.tenant, 'tobias');
+    const throttled = (await passwordSignIn(world, browserAt(ip), user)).page;
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('retry-after')).toBe('60');
+    expect(loginError(throttled.html)).toMatch(/Too many sign-in attempts/);
+  });
+});

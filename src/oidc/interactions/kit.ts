@@ -66,6 +66,31 @@ export function deviceOf(deps: InteractionDeps, req: Request, tenant: string): D
   return deps.deviceCookies.verify(tenant, cookieValue(req.headers.cookie, deps.deviceCookies.name(tenant)));
 }
 
+export interface LoginExtra {
+  readonly error?: string;
+  readonly username?: string;
+}
+
+export async function renderLoginPage(
+  deps: InteractionDeps,
+  res: Response,
+  provider: Provider,
+  page: LoginExtra & { readonly tenant: string; readonly uid: string; readonly clientId: unknown },
+): Promise<void> {
+  const { tenant, uid } = page;
+  res.type('html').send(
+    deps.render('login', {
+      title: 'Sign in',
+      action: `/t/${tenant}/interaction/${uid}/login`,
+      abort: `/t/${tenant}/interaction/${uid}/abort`,
+      csrf: deps.csrf.token(uid),
+      client: await clientName(provider, page.clientId),
+      error: page.error ?? null,
+      username: page.username ?? '',
+    }),
+  );
+}
+
 export async function renderStepUp(
   deps: InteractionDeps,
   res: Response,
@@ -118,8 +143,11 @@ export async function finishSignIn(
   const tenant = tenantOf(req);
   const outcome = loginOutcome(deps, pending, second);
   if (!outcome) return false;
+  const first = pending.firstFactor;
+  // A passkey used on this browser binds its device to the user (trust evidence for later sign-ins).
+  const passkeyUsed = first.method === 'passkey' || second?.method === 'passkey';
   if (pending.assessment && deps.risk) {
-    const { deviceCookie } = await deps.risk.complete(pending.assessment);
+    const { deviceCookie } = await deps.risk.complete(pending.assessment, { passkeyBound: passkeyUsed });
     const attributes = deps.deviceCookies.attributes(tenant, deps.secureCookies);
     res.cookie(deps.deviceCookies.name(tenant), deviceCookie, attributes);
   }
@@ -130,7 +158,8 @@ export async function finishSignIn(
     subject: `user:${pending.userId}`,
     ip: req.ip ?? null,
     details: {
-      method: second ? `password+${second.method}` : 'password',
+      method: second ? `${first.method}+${second.method}` : first.method,
+      ...(first.method === 'passkey' ? { passkeyId: first.passkeyId } : {}),
       amr: outcome.amr,
       acr: outcome.acr,
       client: pending.clientId,

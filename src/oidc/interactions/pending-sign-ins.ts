@@ -15,10 +15,22 @@ const MODEL = 'PendingSignIn';
 /** How long the second step may take (seconds); the interaction itself lasts longer. */
 export const PENDING_TTL_SECONDS = 10 * 60;
 
+/** The first factor a sign-in proved: what its acr/amr start from (src/mfa/amr.ts). */
+export type FirstFactor =
+  | { readonly method: 'password' }
+  | {
+      readonly method: 'passkey';
+      readonly passkeyId: string;
+      /** Device-bound (`hwk`) rather than synced (`swk`). */
+      readonly hardwareBound: boolean;
+      readonly userVerified: boolean;
+    };
+
 export interface PendingSignIn {
   readonly userId: string;
   readonly username: string;
   readonly clientId: string | null;
+  readonly firstFactor: FirstFactor;
   readonly firstFactorAt: Date;
   /** The assessment to complete (learn) once the step-up succeeds; undefined with RISK_ENGINE=off. */
   readonly assessment: Assessment | undefined;
@@ -32,7 +44,9 @@ export interface PendingSignIn {
 }
 
 /** The stored JSON: dates as ISO strings. */
-interface Stored extends Omit<PendingSignIn, 'firstFactorAt' | 'assessment'> {
+interface Stored extends Omit<PendingSignIn, 'firstFactor' | 'firstFactorAt' | 'assessment'> {
+  /** Absent in rows written before passkeys could be a first factor: those were passwords. */
+  readonly firstFactor?: FirstFactor;
   readonly firstFactorAt: string;
   readonly assessment: (Omit<Assessment, 'at'> & { readonly at: string }) | null;
 }
@@ -42,6 +56,7 @@ function revive(payload: unknown): PendingSignIn {
   const s = payload as Stored;
   return {
     ...s,
+    firstFactor: s.firstFactor ?? { method: 'password' },
     firstFactorAt: new Date(s.firstFactorAt),
     assessment: s.assessment ? { ...s.assessment, at: new Date(s.assessment.at) } : undefined,
   };

@@ -1,5 +1,6 @@
 /**
- * The interaction pages of every tenant: login (with its risk gate and decision), step-up, consent, abort.
+ * The interaction pages of every tenant: login (password or passkey, with the risk gate and decision),
+ * step-up, consent, abort.
  * oidc-provider owns the flow (it sends the browser here and takes it back through interactionFinished);
  * these handlers render, check and decide. The pipeline's steps are in sign-in.ts and kit.ts.
  */
@@ -8,9 +9,22 @@ import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import { AppError, Forbidden } from '../../lib/errors.ts';
 import { requestedAcr } from '../step-up-check.ts';
-import { clientIdOf, clientName, deny, detailsFor, deviceOf, finishSignIn, providerFor, renderStepUp, tenantOf, type InteractionDeps } from './kit.ts';
+import {
+  clientIdOf,
+  clientName,
+  detailsFor,
+  deviceOf,
+  providerFor,
+  renderLoginPage,
+  renderStepUp,
+  tenantOf,
+  type InteractionDeps,
+  type LoginExtra,
+} from './kit.ts';
+import { passkeySignInRoutes } from './passkey-routes.ts';
 import { describeScopes } from './scope-descriptions.ts';
-import { passwordStep, type FirstStep } from './sign-in.ts';
+import { settle } from './settle.ts';
+import { passwordStep, type DecidedStep, type FirstStep } from './sign-in.ts';
 import { stepUpRoute } from './step-up.ts';
 
 export type { InteractionDeps } from './kit.ts';
@@ -31,26 +45,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const router = Router({ mergeParams: true });
   const form = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 });
 
-  const renderLogin = async (
-    res: Response,
-    provider: Provider,
-    tenant: string,
-    uid: string,
-    clientId: unknown,
-    extra: { error?: string; username?: string } = {},
-  ): Promise<void> => {
-    res.type('html').send(
-      deps.render('login', {
-        title: 'Sign in',
-        action: `/t/${tenant}/interaction/${uid}/login`,
-        abort: `/t/${tenant}/interaction/${uid}/abort`,
-        csrf: deps.csrf.token(uid),
-        client: await clientName(provider, clientId),
-        error: extra.error ?? null,
-        username: extra.username ?? '',
-      }),
-    );
-  };
+  const renderLogin = (res: Response, provider: Provider, tenant: string, uid: string, clientId: unknown, extra: LoginExtra = {}): Promise<void> =>
+    renderLoginPage(deps, res, provider, { tenant, uid, clientId, ...extra });
 
   router.get('/:uid', async (req, res) => {
     const provider = await providerFor(deps, req);
@@ -132,28 +128,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         });
       },
       failed: (reason, userId) => refuse(401, GENERIC_FAILURE, { type: 'signin.failure', ...(userId ? { userId } : {}), details: { reason } }),
-      allow: async (pending) => {
-        await finishSignIn(deps, req, res, provider, pending, undefined);
-      },
-      stepUp: async (pending) => {
-        await deps.pending.save(tenant, details.uid, pending);
-        await renderStepUp(deps, res, tenant, details.uid, pending);
-      },
-      deny: async (pending) => {
-        deps.metrics.signIns.inc({ tenant, outcome: 'failure' });
-        await deps.audit.record(tenant, {
-          type: 'signin.denied',
-          actor: `user:${pending.userId}`,
-          subject: `user:${pending.userId}`,
-          ip,
-          details: { client: clientId, assessmentId: pending.assessment?.id ?? null, policyRule: pending.assessment?.decision.policyRule ?? null },
-        });
-        await deny(deps, req, res, provider, details, pending.reason);
-      },
+      decided: (decided) => settle(deps, req, res, provider, details, decided),
     });
   });
 
   stepUpRoute(router, form, deps);
+  passkeySignInRoutes(router, form, deps);
 
   router.post('/:uid/confirm', form, async (req, res) => {
     const provider = await providerFor(deps, req);
@@ -201,9 +181,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 type Handlers = {
   readonly gated: (gate: Extract<FirstStep, { kind: 'gated' }>['gate']) => Promise<void>;
   readonly failed: (reason: string, userId: string | undefined) => Promise<void>;
-  readonly allow: (pending: Extract<FirstStep, { kind: 'allow' }>['pending']) => Promise<void>;
-  readonly stepUp: (pending: Extract<FirstStep, { kind: 'step-up' }>['pending']) => Promise<void>;
-  readonly deny: (pending: Extract<FirstStep, { kind: 'deny' }>['pending']) => Promise<void>;
+  readonly decided: (step: DecidedStep) => Promise<void>;
 };
 
 function act(step: FirstStep, h: Handlers): Promise<void> {
@@ -212,12 +190,7 @@ function act(step: FirstStep, h: Handlers): Promise<void> {
       return h.gated(step.gate);
     case 'failed':
       return h.failed(step.reason, step.userId);
-    case 'allow':
-      return h.allow(step.pending);
-    case 'step-up':
-      return h.stepUp(step.pending);
-    case 'deny':
-      return h.deny(step.pending);
+    default:
+      return h.decided(step);
   }
 }
-

@@ -1,12 +1,15 @@
 /**
- * The sign-in pipeline behind the login form, as named steps (the routes only speak HTTP):
+ * The sign-in pipeline behind the login page, as named steps (the routes only speak HTTP):
  *
- *   gate       risk precheck before the password: 429 throttle, progressive delay, lockout
- *   password   the first factor; a failure is counted for the account and its sources
- *   assess     the risk engine's decision, tightened by the request's `acr_values`
- *   outcome    allow → finish; step-up → keep the sign-in pending server-side; deny → explain
+ *   gate       risk precheck: 429 throttle, progressive delay, lockout (before a password is checked;
+ *              after a passkey proved who signs in, which lets a known device be spared)
+ *   factor     the first factor: a password (a failure is counted for the account and its sources) or a
+ *              passkey (passkey-routes.ts)
+ *   assess     `afterFirstFactor`: the risk engine's decision for that first factor, tightened by the
+ *              request's `acr_values`
+ *   outcome    allow → finish; step-up → keep the sign-in pending server-side; deny → explain (settle.ts)
  *
- * With RISK_ENGINE=off only the password and the acr the app requires are checked (benchmarks).
+ * With RISK_ENGINE=off only the first factor and the acr the app requires are checked (benchmarks).
  */
 import type { PasswordAuthenticator } from '../../identity/password-authenticator.ts';
 import type { UserRepository } from '../../identity/user-repository.ts';
@@ -14,11 +17,12 @@ import type { Clock } from '../../lib/clock.ts';
 import type { FactorRepository } from '../../mfa/factor-repository.ts';
 import { ACR, acrRank, acrSatisfies, authenticationContext, type Acr, type AmrValue, type AuthenticationEvent } from '../../mfa/amr.ts';
 import type { RecoveryCodes } from '../../mfa/recovery-codes.ts';
+import type { PasskeyService } from '../../mfa/webauthn.ts';
 import type { Assessment, Gate, RiskEngine } from '../../risk/engine.ts';
 import { effectivePolicy, type Decision } from '../../risk/policy.ts';
-import type { DeviceVerdict } from '../../risk/types.ts';
+import type { DeviceVerdict, SignInAttempt } from '../../risk/types.ts';
 import { strongest, type SignInPolicySource } from '../step-up-check.ts';
-import type { PendingSignIn } from './pending-sign-ins.ts';
+import type { FirstFactor, PendingSignIn } from './pending-sign-ins.ts';
 
 export interface SignInDeps {
   /** Undefined with RISK_ENGINE=off. */
@@ -28,6 +32,7 @@ export interface SignInDeps {
   readonly factors: FactorRepository;
   readonly recoveryCodes: RecoveryCodes;
   readonly policies: SignInPolicySource;
+  readonly passkeys: PasskeyService;
   readonly clock: Clock;
 }
 
@@ -59,9 +64,16 @@ function stepUpTo(acr: Acr): Decision {
 }
 
 /** The engine's decision, made stricter by what the request itself asks for. */
-function withRequestedAcr(decision: Decision, requested: Acr | undefined): Decision {
-  if (decision.outcome === 'deny' || !requested || acrSatisfies(ACR.singleFactor, requested)) return decision;
+function withRequestedAcr(decision: Decision, requested: Acr | undefined, currentAcr: Acr): Decision {
+  if (decision.outcome === 'deny' || !requested || acrSatisfies(currentAcr, requested)) return decision;
   return stepUpTo(strongest(decision.outcome === 'step-up' ? decision.acr : undefined, requested) ?? requested);
+}
+
+/** The risk gate before (password) or right after (passkey) the first factor; undefined: proceed. */
+export async function gate(deps: SignInDeps, attempt: SignInAttempt): Promise<Exclude<Gate, { kind: 'proceed' }> | undefined> {
+  if (!deps.risk) return undefined;
+  const result = await deps.risk.precheck(attempt);
+  return result.kind === 'proceed' ? undefined : result;
 }
 
 export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promise<FirstStep> {
@@ -69,30 +81,74 @@ export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promis
   if (deps.risk) {
     // The user id only matters to spare a known device from the lockout: look it up only then.
     const userId = a.device.status === 'valid' ? (await deps.users.findByUsername(a.tenantId, a.username))?.id : undefined;
-    const gate = await deps.risk.precheck({ ...attempt, ...(userId ? { userId } : {}) });
-    if (gate.kind !== 'proceed') return { kind: 'gated', gate };
+    const gated = await gate(deps, { ...attempt, ...(userId ? { userId } : {}) });
+    if (gated) return { kind: 'gated', gate: gated };
   }
   const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password);
   if (!result.ok) {
     await deps.risk?.recordFailure({ ...attempt, ...(result.userId ? { userId: result.userId } : {}) });
     return { kind: 'failed', reason: result.reason, userId: result.userId };
   }
+  return afterFirstFactor(deps, {
+    ...attempt,
+    userId: result.userId,
+    factor: { method: 'password' },
+    clientId: a.clientId,
+    requestedAcr: a.requestedAcr,
+  });
+}
+
+/** A first factor that succeeded, whichever it was: what the rest of the pipeline needs. */
+export interface FirstFactorSignIn {
+  readonly tenantId: string;
+  readonly userId: string;
+  /** As typed on the login form, or the user's username for a passkey. */
+  readonly username: string;
+  readonly factor: FirstFactor;
+  readonly ip: string;
+  readonly userAgent: string | undefined;
+  readonly device: DeviceVerdict;
+  readonly clientId: string | null;
+  readonly requestedAcr: Acr | undefined;
+}
+
+export type DecidedStep = Extract<FirstStep, { kind: 'allow' | 'step-up' | 'deny' }>;
+
+/** The authentication event of a first factor proven at `at`. */
+export function eventOf(factor: FirstFactor, at: Date): AuthenticationEvent {
+  return factor.method === 'password' ? { method: 'password', at } : { ...factor, at };
+}
+
+/**
+ * Assesses a sign-in whose first factor succeeded and decides: allow, step-up or deny. A passkey with user
+ * verification already proves `phr`/`phrh` (multi-factor, phishing-resistant), so the engine and the
+ * request's `acr_values` only ask for more when they need more than that.
+ */
+export async function afterFirstFactor(deps: SignInDeps, s: FirstFactorSignIn): Promise<DecidedStep> {
   const firstFactorAt = deps.clock.now();
-  const base = { userId: result.userId, username: a.username, clientId: a.clientId, firstFactorAt, failures: 0 };
+  const currentAcr = authenticationContext([eventOf(s.factor, firstFactorAt)], { now: firstFactorAt, stepUpMaxAgeSeconds: 0, riskAssessed: false }).acr;
+  const base = { userId: s.userId, username: s.username, clientId: s.clientId, firstFactor: s.factor, firstFactorAt, failures: 0 };
 
   if (!deps.risk) {
-    const policy = effectivePolicy(await deps.policies.get(a.tenantId), a.clientId ?? undefined);
-    const decision = withRequestedAcr({ outcome: 'allow' }, strongest(policy.requiredAcr, a.requestedAcr));
+    const policy = effectivePolicy(await deps.policies.get(s.tenantId), s.clientId ?? undefined);
+    const decision = withRequestedAcr({ outcome: 'allow' }, strongest(policy.requiredAcr, s.requestedAcr), currentAcr);
     return toStep(decision, { ...base, assessment: undefined, stepUpMaxAgeSeconds: policy.stepUpMaxAgeSeconds }, APP_ASKS);
   }
   const assessment: Assessment = await deps.risk.assess({
-    ...attempt,
-    userId: result.userId,
-    firstFactor: 'password',
+    tenantId: s.tenantId,
+    username: s.username,
+    userId: s.userId,
+    ip: s.ip,
+    ...(s.userAgent === undefined ? {} : { userAgent: s.userAgent }),
+    device: s.device,
+    firstFactor: s.factor.method,
+    // Only a device already recorded as passkey-bound counts (the engine looks it up from the cookie): a
+    // passkey used now may live on a phone (hybrid), and complete() records the binding for next time.
     passkeyBound: false,
-    ...(a.clientId ? { clientId: a.clientId } : {}),
+    currentAcr,
+    ...(s.clientId ? { clientId: s.clientId } : {}),
   });
-  const decision = withRequestedAcr(assessment.decision.effective, a.requestedAcr);
+  const decision = withRequestedAcr(assessment.decision.effective, s.requestedAcr, currentAcr);
   const reason = assessment.decision.effective.outcome === 'allow' ? undefined : assessment.reason;
   return toStep(decision, { ...base, assessment, stepUpMaxAgeSeconds: assessment.decision.stepUpMaxAgeSeconds }, reason);
 }
@@ -101,7 +157,7 @@ function toStep(
   decision: Decision,
   base: Omit<PendingSignIn, 'requiredAcr' | 'factor' | 'reason'>,
   reason: string | undefined,
-): FirstStep {
+): DecidedStep {
   switch (decision.outcome) {
     case 'allow':
       return { kind: 'allow', pending: { ...base, requiredAcr: ACR.singleFactor, factor: 'any', reason: 'Signed in.' } };
@@ -114,21 +170,24 @@ function toStep(
   }
 }
 
-/** Which second factors this step-up can accept for the user. Passkeys: not yet (the extension point). */
+/** Which second factors this step-up can accept for the user. */
 export interface StepUpMethods {
   readonly totp: boolean;
   readonly recovery: boolean;
   readonly passkeyRequired: boolean;
+  /** The user has passkeys: the page offers one (it satisfies any step-up, phishing-resistant included). */
   readonly passkeyAvailable: boolean;
 }
 
 export async function stepUpMethods(deps: SignInDeps, tenantId: string, pending: PendingSignIn): Promise<StepUpMethods> {
-  if (pending.factor === 'phishing-resistant') return { totp: false, recovery: false, passkeyRequired: true, passkeyAvailable: false };
+  const passkeys = await deps.passkeys.list(tenantId, pending.userId);
+  const passkeyAvailable = passkeys.length > 0;
+  if (pending.factor === 'phishing-resistant') return { totp: false, recovery: false, passkeyRequired: true, passkeyAvailable };
   const [totp, remaining] = await Promise.all([
     deps.factors.findActive(tenantId, pending.userId, 'totp'),
     deps.recoveryCodes.remaining(tenantId, pending.userId),
   ]);
-  return { totp: totp !== undefined, recovery: remaining > 0, passkeyRequired: false, passkeyAvailable: false };
+  return { totp: totp !== undefined, recovery: remaining > 0, passkeyRequired: false, passkeyAvailable };
 }
 
 export interface LoginOutcome {
@@ -138,7 +197,7 @@ export interface LoginOutcome {
 
 /** acr/amr of what really happened; undefined when that does not reach what the sign-in requires. */
 export function loginOutcome(deps: SignInDeps, pending: PendingSignIn, second: AuthenticationEvent | undefined): LoginOutcome | undefined {
-  const events: AuthenticationEvent[] = [{ method: 'password', at: pending.firstFactorAt }, ...(second ? [second] : [])];
+  const events: AuthenticationEvent[] = [eventOf(pending.firstFactor, pending.firstFactorAt), ...(second ? [second] : [])];
   const context = authenticationContext(events, {
     now: deps.clock.now(),
     stepUpMaxAgeSeconds: pending.stepUpMaxAgeSeconds,

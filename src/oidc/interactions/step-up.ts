@@ -1,27 +1,33 @@
 /**
- * The second step of a sign-in the policy stepped up: a TOTP `code` or a recovery code, checked against
- * the pending sign-in kept server-side for this interaction. A code is accepted once (TotpService,
- * RecoveryCodes); after MAX_STEP_UP_FAILURES wrong ones the interaction ends with `access_denied`.
- * Extension point: a passkey step-up adds a method here (and `passkeyAvailable` in sign-in.ts).
+ * The second step of a sign-in the policy stepped up: a TOTP `code`, a recovery code or a passkey
+ * assertion (step-up-passkey.ts), checked against the pending sign-in kept server-side for this
+ * interaction. A phishing-resistant requirement accepts only the passkey. A code or challenge is accepted
+ * once (TotpService, RecoveryCodes, PasskeyService); after MAX_STEP_UP_FAILURES wrong ones the interaction
+ * ends with `access_denied`.
  */
 import type { RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { AppError, Forbidden } from '../../lib/errors.ts';
 import type { AuthenticationEvent } from '../../mfa/amr.ts';
 import { deny, detailsFor, finishSignIn, providerFor, renderStepUp, tenantOf, type InteractionDeps } from './kit.ts';
+import { stepUpPasskeyOptionsRoute, verifyStepUpPasskey } from './step-up-passkey.ts';
 
 export const MAX_STEP_UP_FAILURES = 5;
 
 const stepUpForm = z.object({
   csrf: z.string().max(200).default(''),
-  method: z.enum(['totp', 'recovery-code']).default('totp'),
+  method: z.enum(['totp', 'recovery-code', 'passkey']).default('totp'),
   code: z.string().max(32).default(''),
   recovery_code: z.string().max(64).default(''),
+  /** The WebAuthn assertion (JSON) for `method=passkey`. */
+  response: z.string().max(16_384).default(''),
 });
 
 const WRONG_CODE = "That code didn't work. Please try again.";
+const WRONG_PASSKEY = "That passkey didn't work. Please try again.";
 
 export function stepUpRoute(router: Router, form: RequestHandler, deps: InteractionDeps): void {
+  stepUpPasskeyOptionsRoute(router, form, deps);
   router.post('/:uid/step-up', form, async (req, res) => {
     const provider = await providerFor(deps, req);
     const tenant = tenantOf(req);
@@ -36,7 +42,12 @@ export function stepUpRoute(router: Router, form: RequestHandler, deps: Interact
 
     let event: AuthenticationEvent | undefined;
     let failure: string;
-    if (pending.factor !== 'any') {
+    let passkeyId: string | undefined;
+    if (body.method === 'passkey') {
+      const result = await verifyStepUpPasskey(deps, tenant, details.uid, pending.userId, body.response, ip);
+      if (result.ok) ({ event, passkeyId } = result);
+      failure = result.ok ? '' : result.reason;
+    } else if (pending.factor !== 'any') {
       failure = 'passkey_required';
     } else if (body.method === 'totp') {
       const result = await deps.totp.verify(tenant, pending.userId, body.code);
@@ -57,7 +68,7 @@ export function stepUpRoute(router: Router, form: RequestHandler, deps: Interact
         actor: `user:${taken.userId}`,
         subject: `user:${taken.userId}`,
         ip,
-        details: { method: event.method, client: taken.clientId, assessmentId: taken.assessment?.id ?? null },
+        details: { method: event.method, ...(passkeyId ? { passkeyId } : {}), client: taken.clientId, assessmentId: taken.assessment?.id ?? null },
       });
       if (event.method === 'recovery-code') {
         await deps.audit.record(tenant, {
@@ -83,10 +94,10 @@ export function stepUpRoute(router: Router, form: RequestHandler, deps: Interact
     });
     if (failures >= MAX_STEP_UP_FAILURES) {
       await deps.pending.discard(tenant, details.uid);
-      await deny(deps, req, res, provider, details, 'Too many wrong codes. Please start the sign-in again.');
+      await deny(deps, req, res, provider, details, 'Too many failed attempts. Please start the sign-in again.');
       return;
     }
     res.status(401);
-    await renderStepUp(deps, res, tenant, details.uid, pending, WRONG_CODE);
+    await renderStepUp(deps, res, tenant, details.uid, pending, body.method === 'passkey' ? WRONG_PASSKEY : WRONG_CODE);
   });
 }

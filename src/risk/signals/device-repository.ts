@@ -1,6 +1,7 @@
 /** Devices (browsers holding a device cookie) per user: first and last seen, agent family, last network. */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
+import { deviceUpsert } from './sign-in-statements.ts';
 
 export interface DeviceRecord {
   readonly id: string;
@@ -81,30 +82,7 @@ export class DeviceRepository {
 
   /** Records a completed sign-in on the device: one upsert. */
   async sighted(tenantId: string, userId: string, s: DeviceSighting): Promise<DeviceRecord> {
-    const row = await this.#db
-      .insertInto('devices')
-      .values({
-        tenant_id: tenantId,
-        user_id: userId,
-        id: s.id,
-        first_seen_at: s.at,
-        last_seen_at: s.at,
-        user_agent_family: s.userAgentFamily,
-        last_ip: s.ip,
-        last_network: s.network,
-        sign_ins: 1,
-        passkey_bound: s.passkeyBound,
-      })
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'user_id', 'id']).doUpdateSet({
-          last_seen_at: sql<Date>`greatest(devices.last_seen_at, excluded.last_seen_at)`,
-          user_agent_family: s.userAgentFamily,
-          last_ip: s.ip,
-          last_network: s.network,
-          sign_ins: sql<number>`devices.sign_ins + 1`,
-          passkey_bound: sql<boolean>`devices.passkey_bound or excluded.passkey_bound`,
-        }),
-      )
+    const row = await deviceUpsert(this.#db, tenantId, userId, s)
       .returning(COLUMNS)
       .executeTakeFirstOrThrow();
     return toRecord(row);

@@ -2,8 +2,9 @@
  * Successful sign-ins per user (the baseline of novelty and travel signals) and the per-user risk profile:
  * how many sign-ins were learned since when, and the admin "compromised" mark.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
+import { historyInsert, profileCount } from './sign-in-statements.ts';
 
 export interface SignInRecord {
   readonly at: Date;
@@ -74,35 +75,8 @@ export class SignInHistory {
   /** Appends a successful sign-in and counts it in the profile, in one transaction. */
   async record(tenantId: string, userId: string, id: string, assessmentId: string | null, record: SignInRecord): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('signin_history')
-        .values({
-          tenant_id: tenantId,
-          user_id: userId,
-          id,
-          assessment_id: assessmentId,
-          at: record.at,
-          ip: record.ip,
-          network: record.network,
-          asn: record.asn ?? null,
-          country: record.country ?? null,
-          latitude: record.latitude ?? null,
-          longitude: record.longitude ?? null,
-          accuracy_km: record.accuracyKm ?? null,
-          device_id: record.deviceId ?? null,
-        })
-        .execute();
-      await trx
-        .insertInto('risk_profiles')
-        .values({ tenant_id: tenantId, user_id: userId, sign_ins: 1, first_sign_in_at: record.at, last_sign_in_at: record.at })
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'user_id']).doUpdateSet({
-            sign_ins: sql<number>`risk_profiles.sign_ins + 1`,
-            first_sign_in_at: sql<Date>`coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at)`,
-            last_sign_in_at: sql<Date>`greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
-          }),
-        )
-        .execute();
+      await historyInsert(trx, tenantId, userId, id, assessmentId, record).execute();
+      await profileCount(trx, tenantId, userId, record.at).execute();
     });
   }
 

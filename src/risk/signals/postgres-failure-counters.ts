@@ -1,7 +1,8 @@
 /** FailureCounters in PostgreSQL: single-statement upserts, so two nodes see the same counts. */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { accountKey, bucketOf, type AccountFailures, type FailureCounters, type SourceStats, type SourceWindows } from './failure-counters.ts';
+import { accountKey, type AccountFailures, type FailureCounters, type SourceStats, type SourceWindows } from './failure-counters.ts';
+import { sourceAttempts } from './sign-in-statements.ts';
 
 export class PostgresFailureCounters implements FailureCounters {
   readonly #db: Kysely<Database>;
@@ -36,17 +37,7 @@ export class PostgresFailureCounters implements FailureCounters {
 
   async #attempt(tenantId: string, username: string, sources: readonly string[], at: Date, column: 'failures' | 'successes'): Promise<void> {
     if (sources.length === 0) return;
-    const bucket = bucketOf(at);
-    const user = accountKey(username);
-    await this.#db
-      .insertInto('source_attempts')
-      .values(sources.map((source) => ({ tenant_id: tenantId, source, bucket_start: bucket, username: user, [column]: 1 })))
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'source', 'bucket_start', 'username']).doUpdateSet({
-          [column]: sql<number>`source_attempts.${sql.ref(column)} + 1`,
-        }),
-      )
-      .execute();
+    await sourceAttempts(this.#db, tenantId, username, sources, at, column).execute();
   }
 
   async account(tenantId: string, username: string, resetBefore: Date): Promise<AccountFailures> {

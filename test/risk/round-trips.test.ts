@@ -1,0 +1,142 @@
+/**
+ * The engine's database round trips: precheck one statement, assess two (reads; assessment row with the
+ * sources' success counts) beside the batched audit event, complete one. The combined statements answer what
+ * the single-purpose repository methods answer, and each one is all or nothing.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/schema.ts';
+import { newId } from '../../src/lib/ids.ts';
+import { accountKey } from '../../src/risk/signals/failure-counters.ts';
+import { PostgresFailureCounters } from '../../src/risk/signals/postgres-failure-counters.ts';
+import { createMigratedDatabase, insertTenant, type MigratedDatabase } from '../helpers/migrated-database.ts';
+import { context, createFixture, establish, insertUser, IPS, MINUTE, type Fixture } from './fixture.ts';
+
+let m: MigratedDatabase;
+let db: Kysely<Database>;
+let f: Fixture;
+const T = 'trips';
+/** SQL of every statement (transaction control included) on `db`; the audit trail writes through m.db. */
+const statements: string[] = [];
+
+beforeAll(async () => {
+  m = await createMigratedDatabase();
+  await insertTenant(m.db, T);
+  const pool = new pg.Pool({ connectionString: m.test.url, max: 5 });
+  // As src/db/client.ts: a backend ended by the database drop in afterAll must not surface as an uncaught error.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (event.level === 'query') statements.push(event.query.sql);
+    },
+  });
+  f = createFixture(db, undefined, undefined, m.db);
+});
+
+afterAll(async () => {
+  await f?.audit.close();
+  await db?.destroy();
+  await m?.close();
+});
+
+async function counted<T>(op: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
+  statements.length = 0;
+  const result = await op();
+  return { result, sql: [...statements] };
+}
+
+describe('round trips', () => {
+  it('precheck 1, assess 2, complete 1 statement once the policy is cached, for a fresh and a known browser', async () => {
+    const user = await insertUser(m.db, T, 'counted');
+    const known = await establish(f, T, user, 'counted', { n: 3 });
+    for (const device of [{ status: 'absent' } as const, known]) {
+      await f.policies.get(T);
+      const pre = await counted(() => f.engine.precheck({ tenantId: T, userId: user, username: 'counted', ip: IPS.paris, device }));
+      expect(pre.result).toEqual({ kind: 'proceed' });
+      expect(pre.sql).toHaveLength(1);
+      const assessed = await counted(() => f.engine.assess(context(T, user, 'counted', { device })));
+      expect(assessed.sql).toHaveLength(2);
+      expect(assessed.sql[1]).toMatch(/^with "successes" as \(insert into "source_attempts"[\s\S]*insert into "risk_assessments"/);
+      const completed = await counted(() => f.engine.complete(assessed.result));
+      expect(completed.sql).toHaveLength(1);
+      expect(completed.sql[0]).toMatch(/^with "device" as \(insert into "devices"[\s\S]*"history" as \(insert into "signin_history"[\s\S]*"profile" as \(insert into "risk_profiles"[\s\S]*delete from "account_failures"/);
+    }
+  });
+
+  it('reads in one statement what the single-purpose methods read', async () => {
+    const user = await insertUser(m.db, T, 'Mixed.Case');
+    const device = await establish(f, T, user, 'Mixed.Case', { n: 4, gapMs: 30 * MINUTE });
+    if (device.status !== 'valid') throw new Error('expected a device cookie');
+    const counters = new PostgresFailureCounters(m.db);
+    const now = f.clock.now();
+    for (let i = 0; i < 3; i++) await counters.recordFailure(T, 'mixed.case', [`ip:${IPS.paris}`, 'net:88.160.0.0/24'], now, new Date(0));
+    await f.history.markCompromised(T, user, now, 'test');
+    const windows = { spraySince: new Date(now.getTime() - 60 * MINUTE), throttleSince: new Date(now.getTime() - 15 * MINUTE) };
+    const sources = [`ip:${IPS.paris}`, 'net:88.160.0.0/24', 'asn:12322'];
+    const since = new Date(now.getTime() - 90 * 86_400_000);
+    const combined = await f.assessments.signals({
+      tenantId: T,
+      username: 'MIXED.case',
+      resetBefore: new Date(0),
+      sources,
+      windows,
+      device: { userId: user, deviceId: device.deviceId },
+      history: { userId: user, limit: 3, since },
+    });
+    expect(combined).toEqual({
+      account: await counters.account(T, 'MIXED.case', new Date(0)),
+      sources: await counters.sources(T, sources, windows),
+      knownDevice: await f.devices.find(T, user, device.deviceId),
+      profile: await f.history.profile(T, user),
+      recent: await f.history.recent(T, user, 3, since),
+    });
+    expect(combined.account.consecutive).toBe(3);
+    expect(combined.recent).toHaveLength(3);
+    expect(combined.profile.compromised?.reason).toBe('test');
+    expect(combined.sources[0]).toMatchObject({ failures: 3, successes: 2, distinctUsernamesFailed: 1 });
+  });
+
+  it('complete() writes all or nothing: a failing history insert leaves device, profile and failures as they were', async () => {
+    const user = await insertUser(m.db, T, 'atomic');
+    const device = await establish(f, T, user, 'atomic', { n: 2 });
+    if (device.status !== 'valid') throw new Error('expected a device cookie');
+    await new PostgresFailureCounters(m.db).recordFailure(T, 'atomic', [], f.clock.now(), new Date(0));
+    const before = async () => ({
+      device: await f.devices.find(T, user, device.deviceId),
+      profile: await f.history.profile(T, user),
+      failures: await m.db.selectFrom('account_failures').select('consecutive').where('tenant_id', '=', T).where('username', '=', accountKey('atomic')).execute(),
+    });
+    const state = await before();
+    const [existing] = await m.db.selectFrom('signin_history').select('id').where('tenant_id', '=', T).where('user_id', '=', user).execute();
+    const at = f.clock.now();
+    await expect(
+      f.assessments.learn({
+        tenantId: T,
+        userId: user,
+        username: 'atomic',
+        historyId: existing?.id ?? newId(),
+        assessmentId: null,
+        record: { at, ip: IPS.paris, network: '88.160.0.0/24' },
+        sighting: { id: device.deviceId, at, userAgentFamily: 'Chrome', ip: IPS.paris, network: '88.160.0.0/24', passkeyBound: true },
+      }),
+    ).rejects.toThrow();
+    expect(await before()).toEqual(state);
+    expect(state.failures).toEqual([{ consecutive: 1 }]);
+  });
+
+  it('stores an assessment and its success counts all or nothing', async () => {
+    const row = { at: f.clock.now(), userId: null, username: 'dup', clientId: null, ip: IPS.paris, level: 'low', score: 0, outcome: 'allow', enforced: true, policyRule: 'actions.low', contributions: [] } as const;
+    const id = newId();
+    const successes = { username: 'dup', sources: ['ip:203.0.113.9'], at: row.at };
+    await f.assessments.insert(T, { ...row, id }, successes);
+    await expect(f.assessments.insert(T, { ...row, id }, successes)).rejects.toThrow();
+    const windows = { spraySince: new Date(0), throttleSince: new Date(0) };
+    expect(await new PostgresFailureCounters(m.db).sources(T, ['ip:203.0.113.9'], windows)).toEqual([
+      { source: 'ip:203.0.113.9', failures: 0, successes: 1, distinctUsernamesFailed: 0, recentFailures: 0 },
+    ]);
+    expect(await f.assessments.find(T, id)).toMatchObject({ id, username: 'dup', outcome: 'allow' });
+  });
+});
