@@ -14,4 +14,5 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "src/main.ts"]
+# A smaller young generation keeps resident memory down with no measured loss of throughput (bench/README.md).
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

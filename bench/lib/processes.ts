@@ -109,7 +109,12 @@ export interface PortcullisProcess extends Child {
 export async function startPortcullis(options: PortcullisOptions, port?: number): Promise<PortcullisProcess> {
   port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), 'src/main.ts'];
+  // The same flags as `npm start` (package.json), so the figures are those of the production command.
+  const args = [
+    '--max-semi-space-size=8',
+    ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+    'src/main.ts',
+  ];
   const child = spawn(NODE_BIN, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@
  * - The bundled data comes as one file per address family (63 MB + 71 MB, read into memory): each is
  *   loaded on the first lookup of its family.
  */
+import { access, constants } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import maxmind, { type Reader, type Response } from 'maxmind';
@@ -61,10 +62,16 @@ export class MmdbGeoLocator implements GeoLocator {
     this.#asnPath = options.asnDbPath;
   }
 
-  /** Reads every database now (at start), so that no sign-in waits for it; throws if one is unreadable. */
+  /**
+   * Reads the IPv4 database (and the ASN one) now, at start, so that no sign-in waits for it and a bad
+   * GEOIP_DB stops the boot; checks that the IPv6 file exists. The bundled IPv6 city data (~70 MB in memory)
+   * is read on the first IPv6 lookup instead: many deployments never see one, and it keeps a node's resident
+   * memory well below what both families cost together.
+   */
   async preload(): Promise<void> {
-    const paths = new Set([this.#paths.ipv4, this.#paths.ipv6, ...(this.#asnPath ? [this.#asnPath] : [])]);
+    const paths = new Set([this.#paths.ipv4, ...(this.#asnPath ? [this.#asnPath] : [])]);
     await Promise.all([...paths].map((p) => this.#reader(p)));
+    await access(this.#paths.ipv6, constants.R_OK);
   }
 
   async locate(ip: string): Promise<GeoLocation | undefined> {
