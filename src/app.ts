@@ -96,7 +96,7 @@ export function buildApp(c: Container): express.Express {
       publicUrl: c.config.publicUrl,
       scimTokens: c.scim.tokens,
       attributePrecedence: c.attributePrecedence,
-      signIn: { policies: c.policyService, mfaReset: c.mfaReset, users: c.userService },
+      signIn: { policies: c.policyService, mfaReset: c.mfaReset, users: c.userService, compromise: c.compromise },
     }),
     noteOutage,
     jsonErrorHandler(c.logger),

@@ -44,6 +44,7 @@ import { MfaReset } from './mfa/mfa-reset.ts';
 import { RecoveryCodeRepository } from './mfa/recovery-code-repository.ts';
 import { RecoveryCodes } from './mfa/recovery-codes.ts';
 import { TotpService } from './mfa/totp.ts';
+import { CompromiseService } from './risk/compromise-service.ts';
 import { AssessmentRepository } from './risk/assessment-repository.ts';
 import { DeviceCookies } from './risk/device-cookie.ts';
 import { RiskEngine } from './risk/engine.ts';
@@ -102,6 +103,7 @@ export interface Container {
   readonly totp: TotpService;
   readonly recoveryCodes: RecoveryCodes;
   readonly mfaReset: MfaReset;
+  readonly compromise: CompromiseService;
   /** Sign-ins waiting for their second factor, keyed by interaction uid. */
   readonly pendingSignIns: PendingSignIns;
   readonly clock: Clock;
@@ -237,6 +239,7 @@ export function createContainer(options: ContainerOptions): Container {
     totp: new TotpService(factors, box, audit, clock),
     recoveryCodes: new RecoveryCodes(db, recoveryCodeRepo, audit, clock),
     mfaReset: new MfaReset(db, factors, recoveryCodeRepo, audit),
+    compromise: new CompromiseService(signInHistory, audit, identityEvents, clock),
     pendingSignIns: new PendingSignIns(db),
     clock,
     account: createAccountModule({ db, audit, clock, derivedKeys, registry, clients, publicUrl: config.publicUrl }),

@@ -115,6 +115,26 @@ export function openApiDocument(publicUrl: string): Doc {
       '/tenants/{tenant}/users/{id}/mfa/reset': {
         post: { summary: "Remove a user's second factors (TOTP, recovery codes)", parameters: [tenantParam, idParam], responses: { '200': ok('{factorsRemoved, recoveryCodesRemoved}'), ...errors } },
       },
+      '/tenants/{tenant}/users/{id}/compromised': {
+        put: {
+          summary: 'Mark an account compromised (ends its sessions and tokens, denies sign-ins) or clear the mark',
+          parameters: [tenantParam, idParam],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['compromised'],
+                  additionalProperties: false,
+                  properties: { compromised: { type: 'boolean' }, reason: { type: ['string', 'null'], maxLength: 500 } },
+                },
+              },
+            },
+          },
+          responses: { '200': ok('{compromised, reason}'), ...errors },
+        },
+      },
     },
   };
 }

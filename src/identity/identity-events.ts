@@ -4,7 +4,7 @@
  * `onError` hook, never to the caller of the change.
  */
 export interface IdentityEvent {
-  readonly type: 'user.deactivated' | 'user.deleted';
+  readonly type: 'user.deactivated' | 'user.deleted' | 'user.compromised';
   readonly tenantId: string;
   readonly userId: string;
   /** Who caused it, as in the audit trail (`admin:bootstrap`, `scim:{tokenId}`, …). */

@@ -285,7 +285,9 @@ describe('connection exhaustion', () => {
     // A second node on the same database, with two connections and a short wait for one.
     const small = await startTestServer({
       databaseUrl: db.url,
-      env: { DATABASE_POOL_SIZE: '2', DATABASE_CONNECT_TIMEOUT_MS: '300' },
+      // A per-client limit small enough to be counted exactly: every token request then writes the shared
+      // counter row (larger limits are counted per node and flushed, src/http/rate-limit.ts).
+      env: { DATABASE_POOL_SIZE: '2', DATABASE_CONNECT_TIMEOUT_MS: '300', RATE_LIMIT_CLIENT_PER_MINUTE: '100' },
     });
     const blocker = new pg.Client({ connectionString: db.url });
     await blocker.connect();

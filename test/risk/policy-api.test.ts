@@ -13,6 +13,7 @@ import { jsonErrorHandler } from '../../src/http/errors.ts';
 import { IdentityEvents } from '../../src/identity/identity-events.ts';
 import { UserRepository } from '../../src/identity/user-repository.ts';
 import { UserService } from '../../src/identity/user-service.ts';
+import { CompromiseService } from '../../src/risk/compromise-service.ts';
 import { PolicyService } from '../../src/risk/policy-service.ts';
 import { createMfaFixture, type MfaFixture } from '../mfa/fixture.ts';
 import { createMigratedDatabase, insertTenant, type MigratedDatabase } from '../helpers/migrated-database.ts';
@@ -37,7 +38,8 @@ beforeAll(async () => {
     req.admin = { actor: 'admin:test' };
     next();
   });
-  app.use('/admin/api/tenants/:tenant', policyRoutes({ policies: new PolicyService(m.db, f.policies, f.audit), mfaReset: mfa.reset, users }));
+  const compromise = new CompromiseService(f.history, f.audit, new IdentityEvents(() => undefined), f.clock);
+  app.use('/admin/api/tenants/:tenant', policyRoutes({ policies: new PolicyService(m.db, f.policies, f.audit), mfaReset: mfa.reset, users, compromise }));
   app.use(jsonErrorHandler(pino({ level: 'silent' })));
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
