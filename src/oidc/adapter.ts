@@ -26,6 +26,11 @@ export interface AdapterDeps {
 
 export type AdapterFactory = new (model: string) => Adapter;
 
+/** A stored payload as oidc-provider expects it: `consumed` (epoch seconds) once consumed. */
+function withConsumed(row: { payload: Record<string, unknown>; consumed_at: Date | null }): AdapterPayload {
+  return row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload;
+}
+
 /** Identifiers PostgreSQL can hold: text with a NUL byte (from a hostile request) can match nothing. */
 function storable(value: string): boolean {
   return !value.includes('\u0000');
@@ -64,22 +69,20 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
         .where('id', '=', id)
         .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
         .executeTakeFirst();
-      if (!row) return undefined;
-      return row.consumed_at
-        ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) }
-        : row.payload;
+      return row ? withConsumed(row) : undefined;
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       if (!storable(uid)) return undefined;
       const row = await deps.db
         .selectFrom('oidc_payloads')
-        .select('id')
+        .select(['payload', 'consumed_at'])
         .where('tenant_id', '=', tenantId)
         .where('model', '=', 'Session')
         .where(sql<string>`payload->>'uid'`, '=', uid)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
         .executeTakeFirst();
-      return row ? this.find(row.id) : undefined;
+      return row ? withConsumed(row) : undefined;
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {

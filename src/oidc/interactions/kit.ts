@@ -146,13 +146,11 @@ export async function finishSignIn(
   const first = pending.firstFactor;
   // A passkey used on this browser binds its device to the user (trust evidence for later sign-ins).
   const passkeyUsed = first.method === 'passkey' || second?.method === 'passkey';
-  if (pending.assessment && deps.risk) {
-    const { deviceCookie } = await deps.risk.complete(pending.assessment, { passkeyBound: passkeyUsed });
-    const attributes = deps.deviceCookies.attributes(tenant, deps.secureCookies);
-    res.cookie(deps.deviceCookies.name(tenant), deviceCookie, attributes);
-  }
+  const risk = deps.risk;
+  // The engine's learning and the audit event are independent writes: they go out together.
+  const completed = pending.assessment && risk ? risk.complete(pending.assessment, { passkeyBound: passkeyUsed }) : undefined;
   deps.metrics.signIns.inc({ tenant, outcome: 'success' });
-  await deps.audit.record(tenant, {
+  const recorded = deps.audit.record(tenant, {
     type: 'signin.success',
     actor: `user:${pending.userId}`,
     subject: `user:${pending.userId}`,
@@ -166,6 +164,8 @@ export async function finishSignIn(
       assessmentId: pending.assessment?.id ?? null,
     },
   });
+  const [learned] = await Promise.all([completed, recorded]);
+  if (learned) res.cookie(deps.deviceCookies.name(tenant), learned.deviceCookie, deps.deviceCookies.attributes(tenant, deps.secureCookies));
   await provider.interactionFinished(
     req,
     res,
