@@ -41,8 +41,18 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
-  const container = createContainer({ config, database, masterKey, logger });
-  // The geolocation data (about 130 MB for the bundled DB-IP files) is read now, not by the first sign-in.
+  // Token requests run in transactions from a pool of their own (src/oidc/request-transaction.ts).
+  const tokenDatabase =
+    database.kind === 'postgres'
+      ? await openDatabase({
+          url: config.databaseUrl,
+          dataDir: config.dataDir,
+          poolSize: config.databaseTokenPoolSize,
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+        })
+      : undefined;
+  const container = createContainer({ config, database, masterKey, logger, tokenDatabase });
+  // The IPv4 geolocation data (about 63 MB for the bundled DB-IP file) is read now, not by the first sign-in.
   await container.geo.preload();
   const result = await bootstrap(container);
   const app = buildApp(container);
@@ -72,6 +82,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       await closed;
       clearTimeout(grace);
       await container.close();
+      await tokenDatabase?.close();
       await database.close();
     })());
 

@@ -19,6 +19,8 @@ const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections in the pg pool of this process. */
   DATABASE_POOL_SIZE: positiveInt(20),
+  /** Connections of the second pool, used by token requests' transactions (PostgreSQL only). */
+  DATABASE_TOKEN_POOL_SIZE: positiveInt(10),
   /** Milliseconds a request waits for a pooled connection before failing fast with 503. */
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt(2000),
   /** Where the embedded database and dev key files live. */
@@ -69,6 +71,7 @@ export interface Config {
   readonly publicUrl: string;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  readonly databaseTokenPoolSize: number;
   readonly databaseConnectTimeoutMs: number;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
@@ -104,6 +107,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    databaseTokenPoolSize: env.DATABASE_TOKEN_POOL_SIZE,
     databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     dataDir: env.DATA_DIR,
     redisUrl: env.REDIS_URL,

@@ -13,6 +13,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { ClientStore } from './client-store.ts';
+import type { RequestTransactions } from './request-transaction.ts';
 
 /** Models whose `consume` marks single-use credentials. */
 const GRANT_SOURCES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
@@ -20,6 +21,8 @@ const GRANT_SOURCES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode'
 export interface AdapterDeps {
   readonly db: Kysely<Database>;
   readonly clients: ClientStore;
+  /** The token request's transaction (request-transaction.ts), used when one is under way. */
+  readonly transactions?: RequestTransactions;
   /** Called when a racing redemption lost: the grant was revoked (for the audit trail). */
   readonly onReuse?: (tenantId: string, model: string, grantId: string | undefined) => void;
 }
@@ -38,6 +41,7 @@ function storable(value: string): boolean {
 
 /** Builds the adapter class oidc-provider instantiates once per model, bound to one tenant. */
 export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory {
+  const db = (): Kysely<Database> => deps.transactions?.current() ?? deps.db;
   return class PostgresAdapter implements Adapter {
     readonly model: string;
 
@@ -49,7 +53,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
       if (this.model === 'Client') throw new Error('clients are managed through the admin API');
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const json = JSON.stringify(payload);
-      await deps.db
+      await db()
         .insertInto('oidc_payloads')
         .values({ tenant_id: tenantId, model: this.model, id, payload: json, expires_at: expiresAt })
         .onConflict((oc) =>
@@ -61,7 +65,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (!storable(id)) return undefined;
       if (this.model === 'Client') return deps.clients.findMetadata(tenantId, id);
-      const row = await deps.db
+      const row = await db()
         .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
         .where('tenant_id', '=', tenantId)
@@ -74,7 +78,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       if (!storable(uid)) return undefined;
-      const row = await deps.db
+      const row = await db()
         .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
         .where('tenant_id', '=', tenantId)
@@ -87,7 +91,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       if (!storable(userCode)) return undefined;
-      const row = await deps.db
+      const row = await db()
         .selectFrom('oidc_payloads')
         .select('id')
         .where('tenant_id', '=', tenantId)
@@ -99,7 +103,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async consume(id: string): Promise<void> {
-      const won = await deps.db
+      const won = await db()
         .updateTable('oidc_payloads')
         .set({ consumed_at: sql<Date>`now()` })
         .where('tenant_id', '=', tenantId)
@@ -110,7 +114,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
         .executeTakeFirst();
       if (won || !GRANT_SOURCES.has(this.model)) return;
       // Another request consumed it between oidc-provider's read and this write: treat as reuse.
-      const row = await deps.db
+      const row = await db()
         .selectFrom('oidc_payloads')
         .select(sql<string | null>`payload->>'grantId'`.as('grant_id'))
         .where('tenant_id', '=', tenantId)
@@ -125,7 +129,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
 
     async destroy(id: string): Promise<void> {
       if (!storable(id)) return;
-      await deps.db
+      await db()
         .deleteFrom('oidc_payloads')
         .where('tenant_id', '=', tenantId)
         .where('model', '=', this.model)
@@ -134,13 +138,13 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await deps.db
+      await db()
         .deleteFrom('oidc_payloads')
         .where('tenant_id', '=', tenantId)
         .where(sql<boolean>`payload ? 'grantId'`)
         .where(sql<string>`payload->>'grantId'`, '=', grantId)
         .execute();
-      await deps.db
+      await db()
         .deleteFrom('oidc_payloads')
         .where('tenant_id', '=', tenantId)
         .where('model', '=', 'Grant')

@@ -20,6 +20,7 @@ import { adapterFor } from './adapter.ts';
 import type { ClientStore } from './client-store.ts';
 import type { ResourceServerStore } from './resource-servers.ts';
 import { loadGrantFor } from './grants.ts';
+import type { RequestTransactions } from './request-transaction.ts';
 import { ACR_VALUES } from '../mfa/amr.ts';
 import type { RefreshRiskCheck } from '../risk/refresh-check.ts';
 import { installRefreshRisk } from './refresh-risk.ts';
@@ -49,6 +50,8 @@ export interface ProviderDeps {
   readonly render: Renderer;
   readonly logger: Logger;
   readonly publicUrl: string;
+  /** One transaction per token request, on a pool of its own; undefined on the embedded database. */
+  readonly requestTransactions?: RequestTransactions;
   /** Told when a storage call inside oidc-provider found the database unreachable. */
   readonly onDatabaseUnavailable: (error: unknown) => void;
   /** Drops oidc-provider's SSRF guard for outgoing requests (development and tests only). */
@@ -80,6 +83,7 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     adapter: adapterFor(tenantId, {
       db: deps.db,
       clients: deps.clients,
+      transactions: deps.requestTransactions,
       onReuse: (_tenant, model, grantId) => {
         deps.logger.warn({ tenantId, model, grantId }, 'single-use credential raced: grant revoked');
       },
@@ -215,8 +219,31 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     },
   });
   installAuditHooks(tenantId, provider, deps);
+  if (deps.requestTransactions) installTokenTransaction(tenantId, provider, deps.requestTransactions, deps);
   if (deps.refreshRisk) installRefreshRisk(tenantId, provider, { check: deps.refreshRisk, audit: deps.audit });
   return provider;
+}
+
+/**
+ * Runs each token request in one transaction (request-transaction.ts). Inside the audit middleware, so the
+ * grant's rows are committed before its audit events and before the response; a failed commit withholds
+ * the answer as a 503 like any outage.
+ */
+function installTokenTransaction(tenantId: string, provider: Provider, transactions: RequestTransactions, deps: ProviderDeps): void {
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== '/token') {
+      await next();
+      return;
+    }
+    try {
+      await transactions.run(() => next());
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      deps.onDatabaseUnavailable(error);
+      deps.logger.warn({ tenantId, err: error }, 'database unavailable: token transaction not committed, answer withheld');
+      (ctx.state as AuditState).databaseUnavailable = true;
+    }
+  });
 }
 
 function grantTypeOf(ctx: KoaContextWithOIDC): string {
