@@ -112,15 +112,20 @@ export class ProvisioningRepository {
     if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
     const deleted = await query.returning('id').executeTakeFirst();
     if (!deleted) return false;
+    await this.#leaveGroups(db, tenantId, 'user', id);
+    return true;
+  }
+
+  /** Removes a deleted member from every group it was in; those groups change version. */
+  async #leaveGroups(db: Kysely<Database>, tenantId: string, kind: 'user' | 'group', id: string): Promise<void> {
     const left = await db
       .deleteFrom('group_members')
       .where('tenant_id', '=', tenantId)
-      .where('member_kind', '=', 'user')
+      .where('member_kind', '=', kind)
       .where('member_id', '=', id)
       .returning('group_id')
       .execute();
     await this.#touchGroups(db, tenantId, left.map((l) => l.group_id));
-    return true;
   }
 
   insertGroup(db: Kysely<Database>, tenantId: string, row: { id: string; group: ProvisionedGroup; source: string }): Promise<GroupRow> {
@@ -169,14 +174,7 @@ export class ProvisioningRepository {
     const deleted = await query.returning('id').executeTakeFirst();
     if (!deleted) return false;
     // Its own members went with it (foreign key, cascade); as a member of other groups it goes here.
-    const left = await db
-      .deleteFrom('group_members')
-      .where('tenant_id', '=', tenantId)
-      .where('member_kind', '=', 'group')
-      .where('member_id', '=', id)
-      .returning('group_id')
-      .execute();
-    await this.#touchGroups(db, tenantId, left.map((l) => l.group_id));
+    await this.#leaveGroups(db, tenantId, 'group', id);
     return true;
   }
 
