@@ -134,7 +134,7 @@ export function createContainer(options: ContainerOptions): Container {
   const userService = new UserService(db, users, audit, identityEvents);
   const tenants = new TenantService(db, signingKeys, audit, config.publicUrl);
   const clientStore = new ClientStore(db);
-  const resourceServers = new ResourceServerStore(db);
+  const resourceServers = new ResourceServerStore(db, audit);
   const geo = new MmdbGeoLocator({ cityDbPath: config.geoipDb, asnDbPath: config.geoipAsnDb });
   const policies = new PolicyRepository(db, clock);
   const signInHistory = new SignInHistory(db);
@@ -193,7 +193,7 @@ export function createContainer(options: ContainerOptions): Container {
   const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   redis?.on('error', (err) => logger.warn({ err }, 'redis error'));
   const limiter = new RateLimiter(redis ? new RedisCounterStore(redis) : new PostgresCounterStore(db));
-  const attributePrecedence = new AttributePrecedenceStore(db);
+  const attributePrecedence = new AttributePrecedenceStore(db, audit);
   const provisioningRepository = new ProvisioningRepository(db);
   const provisioning = new ProvisioningService(db, provisioningRepository, attributePrecedence, audit, identityEvents);
   const scim = createScimModule({

@@ -161,14 +161,14 @@ export function adminRoutes(deps: AdminDeps): Router {
   // Resource servers (APIs that receive JWT access tokens)
   tenant.post('/resource-servers', async (req, res) => {
     const input = parseWith(resourceServerSchema, req.body);
-    res.status(201).json(await deps.resourceServers.create(t(req), input));
+    res.status(201).json(await deps.resourceServers.create(t(req), input, ctxOf(req)));
   });
   tenant.get('/resource-servers', async (req, res) => {
     res.json({ items: await deps.resourceServers.list(t(req)), next: null });
   });
   tenant.delete('/resource-servers', async (req, res) => {
     const { identifier } = parseWith(z.object({ identifier: z.string().max(2048) }), req.query);
-    await deps.resourceServers.delete(t(req), identifier);
+    await deps.resourceServers.delete(t(req), identifier, ctxOf(req));
     res.status(204).end();
   });
 
@@ -215,7 +215,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     });
     tenant.put('/attribute-precedence', async (req, res) => {
       const input = parseWith(precedenceSchema, req.body);
-      await precedence.put(t(req), input);
+      await precedence.put(t(req), input, ctxOf(req));
       res.json(input);
     });
   }

@@ -11,7 +11,9 @@
  */
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Database } from '../db/schema.ts';
+import type { ChangeContext } from './user-service.ts';
 
 const sourceKind = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
 
@@ -61,9 +63,11 @@ export function conflictsFor(
 /** The tenant's precedence document (the default when none is stored). */
 export class AttributePrecedenceStore {
   readonly #db: Kysely<Database>;
+  readonly #audit: AuditLog;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, audit: AuditLog) {
     this.#db = db;
+    this.#audit = audit;
   }
 
   async get(tenantId: string, db: Kysely<Database> = this.#db): Promise<AttributePrecedence> {
@@ -72,12 +76,22 @@ export class AttributePrecedenceStore {
     return parsed.success ? parsed.data : DEFAULT_PRECEDENCE;
   }
 
-  async put(tenantId: string, document: AttributePrecedence, db: Kysely<Database> = this.#db): Promise<void> {
+  /** Replaces the document; the change and its audit event commit together. */
+  async put(tenantId: string, document: AttributePrecedence, ctx: ChangeContext): Promise<void> {
     const value = JSON.stringify(document);
-    await db
-      .insertInto('attribute_precedence')
-      .values({ tenant_id: tenantId, document: value })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ document: value, updated_at: new Date() }))
-      .execute();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('attribute_precedence')
+        .values({ tenant_id: tenantId, document: value })
+        .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ document: value, updated_at: new Date() }))
+        .execute();
+      await this.#audit.recordWith(trx, tenantId, {
+        type: 'attribute_precedence.updated',
+        actor: ctx.actor,
+        subject: `tenant:${tenantId}`,
+        ip: ctx.ip ?? null,
+        details: { document },
+      });
+    });
   }
 }

@@ -4,7 +4,9 @@
  */
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Database, ResourceServerRow } from '../db/schema.ts';
+import type { ChangeContext } from '../identity/user-service.ts';
 import { Conflict, NotFound, isUniqueViolation } from '../lib/errors.ts';
 
 const CACHE_TTL_MS = 10_000;
@@ -26,10 +28,12 @@ export interface ResourceServer {
 
 export class ResourceServerStore {
   readonly #db: Kysely<Database>;
+  readonly #audit: AuditLog;
   readonly #cache = new Map<string, { value: ResourceServer | undefined; until: number }>();
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, audit: AuditLog) {
     this.#db = db;
+    this.#audit = audit;
   }
 
   async find(tenantId: string, identifier: string): Promise<ResourceServer | undefined> {
@@ -52,19 +56,29 @@ export class ResourceServerStore {
     return rows.map(view);
   }
 
-  async create(tenantId: string, input: ResourceServerInput): Promise<ResourceServer> {
+  async create(tenantId: string, input: ResourceServerInput, ctx: ChangeContext): Promise<ResourceServer> {
     try {
-      const row = await this.#db
-        .insertInto('resource_servers')
-        .values({
-          tenant_id: tenantId,
-          identifier: input.identifier,
-          name: input.name,
-          scopes: JSON.stringify(input.scopes),
-          access_token_ttl: input.accessTokenTtl,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const row = await this.#db.transaction().execute(async (trx) => {
+        const created = await trx
+          .insertInto('resource_servers')
+          .values({
+            tenant_id: tenantId,
+            identifier: input.identifier,
+            name: input.name,
+            scopes: JSON.stringify(input.scopes),
+            access_token_ttl: input.accessTokenTtl,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await this.#audit.recordWith(trx, tenantId, {
+          type: 'resource_server.created',
+          actor: ctx.actor,
+          subject: `resource-server:${input.identifier}`,
+          ip: ctx.ip ?? null,
+          details: { name: input.name, scopes: input.scopes, accessTokenTtl: input.accessTokenTtl },
+        });
+        return created;
+      });
       this.#cache.delete(`${tenantId}\u0000${input.identifier}`);
       return view(row);
     } catch (error) {
@@ -73,14 +87,22 @@ export class ResourceServerStore {
     }
   }
 
-  async delete(tenantId: string, identifier: string): Promise<void> {
-    const r = await this.#db
-      .deleteFrom('resource_servers')
-      .where('tenant_id', '=', tenantId)
-      .where('identifier', '=', identifier)
-      .executeTakeFirst();
+  async delete(tenantId: string, identifier: string, ctx: ChangeContext): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const r = await trx
+        .deleteFrom('resource_servers')
+        .where('tenant_id', '=', tenantId)
+        .where('identifier', '=', identifier)
+        .executeTakeFirst();
+      if (r.numDeletedRows === 0n) throw new NotFound('no such resource server');
+      await this.#audit.recordWith(trx, tenantId, {
+        type: 'resource_server.deleted',
+        actor: ctx.actor,
+        subject: `resource-server:${identifier}`,
+        ip: ctx.ip ?? null,
+      });
+    });
     this.#cache.delete(`${tenantId}\u0000${identifier}`);
-    if (r.numDeletedRows === 0n) throw new NotFound('no such resource server');
   }
 }
 

@@ -193,3 +193,58 @@ describe('hostile input', () => {
     },
   );
 });
+
+describe('hostile input to the API, scope, key and provisioning settings endpoints', () => {
+  const auditOf = async (type: string): Promise<unknown[]> =>
+    ((await expectStatus(await server.admin(`/tenants/acme/audit-events?type=${type}&limit=200`), 200)) as { items: unknown[] }).items;
+
+  it('refuses bad resource servers with 400, deletes only known ones, and audits every change', async () => {
+    const bad: unknown[] = [
+      {},
+      { identifier: 'not a url', name: 'API' },
+      { identifier: 'https://api.example.test/#frag', name: 'API' },
+      { identifier: 'https://api.example.test', name: '' },
+      { identifier: 'https://api.example.test', name: 'API', scopes: ['has space'] },
+      { identifier: 'https://api.example.test', name: 'API', scopes: ['read"quote'] },
+      { identifier: 'https://api.example.test', name: 'API', accessTokenTtl: 5 },
+      { identifier: 'https://api.example.test', name: 'API', accessTokenTtl: 'forever' },
+      { identifier: 'https://api.example.test', name: 'API', extra: true },
+    ];
+    for (const body of bad) await expectError(await server.admin('/tenants/acme/resource-servers', { body }), 400);
+    expect(await auditOf('resource_server.created')).toHaveLength(0);
+
+    const good = { identifier: 'https://hostile.example.test', name: 'API', scopes: ['read'] };
+    await expectStatus(await server.admin('/tenants/acme/resource-servers', { body: good }), 201);
+    await expectError(await server.admin('/tenants/acme/resource-servers', { body: good }), 409);
+    await expectError(await server.admin('/tenants/acme/resource-servers', { method: 'DELETE' }), 400);
+    await expectError(await server.admin('/tenants/acme/resource-servers?identifier=https%3A%2F%2Fnope.example.test', { method: 'DELETE' }), 404);
+    await expectStatus(await server.admin(`/tenants/acme/resource-servers?identifier=${encodeURIComponent(good.identifier)}`, { method: 'DELETE' }), 204);
+    expect(await auditOf('resource_server.created')).toHaveLength(1);
+    expect(await auditOf('resource_server.deleted')).toHaveLength(1);
+  });
+
+  it('refuses a bad key rotation request without rotating', async () => {
+    for (const body of [{ publishForSeconds: -1 }, { publishForSeconds: 'soon' }, { publishForSeconds: 31 * 24 * 3600 }, { other: 1 }]) {
+      await expectError(await server.admin('/tenants/acme/keys/rotate', { body }), 400);
+    }
+    expect(await auditOf('keys.rotated')).toHaveLength(0);
+  });
+
+  it('refuses bad attribute-precedence documents, and audits a good one', async () => {
+    for (const body of [{}, { order: [] }, { order: 'scim' }, { order: ['scim'], attributes: { title: [] } }, { order: ['scim'], extra: 1 }]) {
+      await expectError(await server.admin('/tenants/acme/attribute-precedence', { method: 'PUT', body }), 400);
+    }
+    expect(await auditOf('attribute_precedence.updated')).toHaveLength(0);
+    await expectStatus(await server.admin('/tenants/acme/attribute-precedence', { method: 'PUT', body: { order: ['scim', 'directory'] } }), 200);
+    expect(await auditOf('attribute_precedence.updated')).toHaveLength(1);
+  });
+
+  it('refuses bad SCIM token requests with the standard errors', async () => {
+    for (const body of [{}, { description: '' }, { description: 'x'.repeat(201) }, { description: 'ok', token: 'chosen-by-caller' }]) {
+      await expectError(await server.admin('/tenants/acme/scim-tokens', { body }), 400);
+    }
+    await expectError(await server.admin('/tenants/acme/scim-tokens/not-a-uuid', { method: 'DELETE' }), 404);
+    await expectError(await server.admin('/tenants/acme/scim-tokens/01900000-0000-7000-8000-000000000000', { method: 'DELETE' }), 404);
+    await expectError(await server.admin('/tenants/acme/scim-tokens?cursor=garbage'), 400);
+  });
+});
