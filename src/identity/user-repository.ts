@@ -110,23 +110,35 @@ export class UserRepository {
     return result.numDeletedRows > 0n;
   }
 
-  /**
-   * Names of every group the user belongs to, directly or through nested groups (cycles are harmless:
-   * UNION drops rows already seen).
-   */
+  /** Names of every group the user belongs to, directly or through nested groups. */
   async groupNames(tenantId: string, userId: string): Promise<string[]> {
-    const result = await sql<{ name: string }>`
-      with recursive memberships(group_id) as (
-        select group_id from group_members
-         where tenant_id = ${tenantId} and member_kind = 'user' and member_id = ${userId}
+    return (await this.groupNamesOf(tenantId, [userId])).get(userId) ?? [];
+  }
+
+  /**
+   * Group names of several users in one query (direct and nested memberships; cycles are harmless: UNION
+   * drops rows already seen). Users in no group are absent from the map.
+   */
+  async groupNamesOf(tenantId: string, userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const names = new Map<string, string[]>();
+    if (userIds.length === 0) return names;
+    const result = await sql<{ user_id: string; name: string }>`
+      with recursive memberships(user_id, group_id) as (
+        select member_id, group_id from group_members
+         where tenant_id = ${tenantId} and member_kind = 'user' and member_id in (${sql.join(userIds)})
         union
-        select gm.group_id from group_members gm
+        select m.user_id, gm.group_id from group_members gm
           join memberships m on gm.member_id = m.group_id
          where gm.tenant_id = ${tenantId} and gm.member_kind = 'group'
       )
-      select g.name from groups g join memberships m on g.id = m.group_id
+      select m.user_id, g.name from groups g join memberships m on g.id = m.group_id
        where g.tenant_id = ${tenantId}
-       order by g.name`.execute(this.#db);
-    return result.rows.map((r) => r.name);
+       order by m.user_id, g.name`.execute(this.#db);
+    for (const row of result.rows) {
+      const list = names.get(row.user_id);
+      if (list) list.push(row.name);
+      else names.set(row.user_id, [row.name]);
+    }
+    return names;
   }
 }

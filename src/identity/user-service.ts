@@ -73,7 +73,8 @@ export class UserService {
   async list(tenantId: string, q: { search?: string; cursor?: string; limit: number }): Promise<{ items: UserView[]; next: string | null }> {
     const rows = await this.#users.list(tenantId, { ...q, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
-    const items = await Promise.all(page.map((r) => this.#view(tenantId, r)));
+    const groups = await this.#users.groupNamesOf(tenantId, page.map((r) => r.id));
+    const items = page.map((r) => toView(r, groups.get(r.id) ?? []));
     return { items, next: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
   }
 
@@ -135,19 +136,23 @@ export class UserService {
   }
 
   async #view(tenantId: string, row: UserRow): Promise<UserView> {
-    return {
-      id: row.id,
-      username: row.username,
-      email: row.email,
-      emailVerified: row.email_verified,
-      givenName: row.given_name,
-      familyName: row.family_name,
-      active: row.active,
-      source: row.source,
-      groups: await this.#users.groupNames(tenantId, row.id),
-      hasPassword: row.password_hash !== null,
-      createdAt: row.created_at.toISOString(),
-      updatedAt: row.updated_at.toISOString(),
-    };
+    return toView(row, await this.#users.groupNames(tenantId, row.id));
   }
+}
+
+function toView(row: UserRow, groups: string[]): UserView {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    emailVerified: row.email_verified,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    active: row.active,
+    source: row.source,
+    groups,
+    hasPassword: row.password_hash !== null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
 }

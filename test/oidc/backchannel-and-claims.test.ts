@@ -120,7 +120,7 @@ describe('groups claim', () => {
     const engineering = await groups.insert('globex', { id: newId(), name: 'engineering' });
     const staff = await groups.insert('globex', { id: newId(), name: 'staff' });
     const everyone = await groups.insert('globex', { id: newId(), name: 'everyone' });
-    await groups.insert('globex', { id: newId(), name: 'unrelated' });
+    const unrelated = await groups.insert('globex', { id: newId(), name: 'unrelated' });
     await groups.addMember('globex', engineering.id, { kind: 'user', id: user.id });
     await groups.addMember('globex', staff.id, { kind: 'group', id: engineering.id });
     await groups.addMember('globex', everyone.id, { kind: 'group', id: staff.id });
@@ -135,5 +135,14 @@ describe('groups claim', () => {
 
     const adminView = (await (await server.admin(`/tenants/globex/users/${user.id}`)).json()) as { groups: string[] };
     expect(adminView.groups).toEqual(['engineering', 'everyone', 'staff']);
+
+    // The list answers every user's groups from one query: members and non-members side by side.
+    const other = await createUser(server, 'globex', 'ivan');
+    await groups.addMember('globex', unrelated.id, { kind: 'user', id: other.id });
+    const list = (await (await server.admin('/tenants/globex/users?limit=200')).json()) as { items: { id: string; groups: string[] }[] };
+    const byId = new Map(list.items.map((u) => [u.id, u.groups]));
+    expect(byId.get(user.id)).toEqual(['engineering', 'everyone', 'staff']);
+    expect(byId.get(other.id)).toEqual(['unrelated']);
+    expect([...byId.values()].filter((g) => g.length === 0).length).toBe(list.items.length - 2);
   });
 });
