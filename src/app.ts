@@ -1,6 +1,7 @@
 /** buildApp(container) → the express app, without listen (what tests import). */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
+import type Provider from 'oidc-provider';
 import { fileURLToPath } from 'node:url';
 import { adminRoutes } from './admin/routes.ts';
 import type { Container } from './container.ts';
@@ -72,6 +73,10 @@ export function buildApp(c: Container): express.Express {
 
   if (c.config.demo) app.use('/demo', demoRoutes(c.render));
 
+  const asJson = jsonErrorHandler(c.logger);
+  const asPage = pageErrorHandler(c.logger, c.render);
+  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+
   const failFast: RequestHandler = (_req, _res, next) => {
     next(c.health.up ? undefined : new ServiceUnavailable());
   };
@@ -99,7 +104,7 @@ export function buildApp(c: Container): express.Express {
       signIn: { policies: c.policyService, mfaReset: c.mfaReset, users: c.userService, compromise: c.compromise },
     }),
     noteOutage,
-    jsonErrorHandler(c.logger),
+    asJson,
   );
 
   app.use('/t', canonicalOrigin(c.config.publicUrl));
@@ -126,7 +131,7 @@ export function buildApp(c: Container): express.Express {
       maxBodyBytes: c.config.maxBodyBytes,
     }),
     noteOutage,
-    pageErrorHandler(c.logger, c.render),
+    asPage,
   );
 
   app.use(
@@ -157,13 +162,11 @@ export function buildApp(c: Container): express.Express {
       clock: c.clock,
     }),
     noteOutage,
-    pageErrorHandler(c.logger, c.render),
+    asPage,
   );
 
   // SCIM 2.0 before the oidc-provider mount: every /t/{tenant}/scim/v2 request is answered there.
-  app.use('/t/:tenant/scim/v2', failFast, c.scim.router, noteOutage, (err: unknown, req: Request, res: express.Response, next: express.NextFunction) => {
-    jsonErrorHandler(c.logger)(err, req, res, next);
-  });
+  app.use('/t/:tenant/scim/v2', failFast, c.scim.router, noteOutage, asJson);
 
   app.use(
     '/t/:tenant',
@@ -175,20 +178,26 @@ export function buildApp(c: Container): express.Express {
         next(new NotFound('no such tenant'));
         return;
       }
-      // oidc-provider (koa) answers the request itself, errors included.
-      void provider.callback()(req, res);
+      // oidc-provider (koa) answers the request itself, errors included. Its callback() composes the
+      // middleware anew on every call, so each provider's handler is built once.
+      let handler = callbacks.get(provider);
+      if (!handler) {
+        handler = provider.callback();
+        callbacks.set(provider, handler);
+      }
+      void handler(req, res);
     },
     noteOutage,
     (err: unknown, req: Request, res: express.Response, next: express.NextFunction) => {
       const wantsHtml = req.method === 'GET' && req.accepts(['json', 'html']) === 'html';
-      (wantsHtml ? pageErrorHandler(c.logger, c.render) : jsonErrorHandler(c.logger))(err, req, res, next);
+      (wantsHtml ? asPage : asJson)(err, req, res, next);
     },
   );
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', error_description: `no route for ${req.method} ${req.path}` });
   });
-  app.use(jsonErrorHandler(c.logger));
+  app.use(asJson);
   return app;
 }
 
