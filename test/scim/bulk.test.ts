@@ -1,25 +1,18 @@
 /** Bulk (RFC 7644 §3.7): bulkId references, failOnErrors, and the advertised limits enforced with 413. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createTenant } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, GROUP_SCHEMA, PATCH_OP, scimClient, USER_SCHEMA, type Json, type ScimClient } from './scim-client.ts';
+import { GROUP_SCHEMA, PATCH_OP, USER_SCHEMA, type Json, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
-let db: TestDatabase;
-let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'acme');
-  scim = scimClient(server, 'acme', (await createScimToken(server, 'acme')).token);
+  world = await startScimWorld('acme');
+  ({ scim } = world);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 const user = (userName: string): Json => ({ schemas: [USER_SCHEMA], userName });

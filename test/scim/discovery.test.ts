@@ -1,25 +1,21 @@
 /** Discovery (RFC 7644 §4) served from scim/*.json, read-only (405), /Me, and SCIM 404s. */
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createClient, createTenant, relyingParty, signInThroughBrowser } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, scimClient, USER_SCHEMA, type Json, type ScimClient } from './scim-client.ts';
+import { createClient, relyingParty, signInThroughBrowser } from '../helpers/fixtures.ts';
+import { type TestServer } from '../helpers/server.ts';
+import { scimClient, USER_SCHEMA, type Json, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
-let db: TestDatabase;
 let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'acme');
-  scim = scimClient(server, 'acme', (await createScimToken(server, 'acme')).token);
+  world = await startScimWorld('acme');
+  ({ server, scim } = world);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 describe('discovery', () => {

@@ -5,25 +5,18 @@
  * and cleared, soft delete (active false), groups with members added and removed, hard delete.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createTenant } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, ENTERPRISE, GROUP_SCHEMA, patchOp, scimClient, USER_SCHEMA, type Json, type ScimClient } from './scim-client.ts';
+import { ENTERPRISE, GROUP_SCHEMA, patchOp, USER_SCHEMA, type Json, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
-let db: TestDatabase;
-let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'contoso');
-  scim = scimClient(server, 'contoso', (await createScimToken(server, 'contoso', 'Entra ID')).token);
+  world = await startScimWorld('contoso', 'Entra ID');
+  ({ scim } = world);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 const USER_NAME = 'Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1';

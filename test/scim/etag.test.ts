@@ -1,26 +1,19 @@
 /** ETags (RFC 7644 §3.14): meta.version as a weak ETag, If-Match → 412, If-None-Match → 304, no lost updates. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createTenant } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, GROUP_SCHEMA, patchOp, scimClient, USER_SCHEMA, type ScimClient } from './scim-client.ts';
+import { GROUP_SCHEMA, patchOp, USER_SCHEMA, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
-let db: TestDatabase;
-let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 let id = '';
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'acme');
-  scim = scimClient(server, 'acme', (await createScimToken(server, 'acme')).token);
+  world = await startScimWorld('acme');
+  ({ scim } = world);
   id = String((await scim.request('POST', '/Users', { schemas: [USER_SCHEMA], userName: 'etag@acme.com' })).body.id);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 describe('ETags', () => {

@@ -4,22 +4,19 @@
  * empty list.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createTenant, createUser } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, ENTERPRISE, GROUP_SCHEMA, scimClient, USER_SCHEMA, type ScimClient } from './scim-client.ts';
+import { createUser } from '../helpers/fixtures.ts';
+import { type TestServer } from '../helpers/server.ts';
+import { ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
-let db: TestDatabase;
 let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 const ids: Record<string, string> = {};
 let groupId = '';
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'acme');
-  scim = scimClient(server, 'acme', (await createScimToken(server, 'acme')).token);
+  world = await startScimWorld('acme');
+  ({ server, scim } = world);
   const post = async (key: string, body: Record<string, unknown>): Promise<void> => {
     const res = await scim.request('POST', '/Users', { schemas: [USER_SCHEMA, ENTERPRISE], ...body });
     if (res.status !== 201) throw new Error(res.text);
@@ -59,8 +56,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 async function usersMatching(filter: string): Promise<string[]> {

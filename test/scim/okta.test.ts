@@ -5,25 +5,18 @@
  * without a path, groups renamed by a path-less replace carrying the id, members added and removed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createTenant } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, GROUP_SCHEMA, patchOp, scimClient, USER_SCHEMA, type Json, type ScimClient } from './scim-client.ts';
+import { GROUP_SCHEMA, patchOp, USER_SCHEMA, type Json, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
-let db: TestDatabase;
-let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'okta-org');
-  scim = scimClient(server, 'okta-org', (await createScimToken(server, 'okta-org', 'Okta')).token);
+  world = await startScimWorld('okta-org', 'Okta');
+  ({ scim } = world);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 const oktaUser: Json = {

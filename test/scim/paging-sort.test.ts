@@ -1,13 +1,9 @@
 /** Paging (RFC 7644 §3.4.2.4), sorting (§3.4.2.3) and attribute selection (§3.4.2.5), POST /.search. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createTenant } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, scimClient, USER_SCHEMA, type ScimClient } from './scim-client.ts';
+import { USER_SCHEMA, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
-let db: TestDatabase;
-let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 const USERS = 25;
 
 const newUser = (n: number, prefix = 'user'): Record<string, unknown> => ({
@@ -19,10 +15,8 @@ const newUser = (n: number, prefix = 'user'): Record<string, unknown> => ({
 });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'acme');
-  scim = scimClient(server, 'acme', (await createScimToken(server, 'acme')).token);
+  world = await startScimWorld('acme');
+  ({ scim } = world);
   for (let n = 0; n < USERS; n++) {
     const res = await scim.request('POST', '/Users', newUser(n));
     if (res.status !== 201) throw new Error(res.text);
@@ -30,8 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 describe('paging', () => {

@@ -4,14 +4,15 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { createTenant, expectStatus } from '../helpers/fixtures.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createScimToken, patchOp, scimClient, USER_SCHEMA, type ScimClient } from './scim-client.ts';
+import { type TestDatabase } from '../helpers/database.ts';
+import { expectStatus } from '../helpers/fixtures.ts';
+import { type TestServer } from '../helpers/server.ts';
+import { patchOp, USER_SCHEMA, type ScimClient, startScimWorld, stopScimWorld, type ScimWorld } from './scim-client.ts';
 
 let db: TestDatabase;
 let server: TestServer;
 let scim: ScimClient;
+let world: ScimWorld | undefined;
 let id = '';
 
 /** Stands in for directory sync (another issue): the user came from LDAP and it owns `title`. */
@@ -26,18 +27,15 @@ async function markDirectoryOwned(userId: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
-  await createTenant(server, 'acme');
-  scim = scimClient(server, 'acme', (await createScimToken(server, 'acme')).token);
+  world = await startScimWorld('acme');
+  ({ db, server, scim } = world);
   const created = await scim.request('POST', '/Users', { schemas: [USER_SCHEMA], userName: 'synced@acme.com', title: 'From LDAP' });
   id = String(created.body.id);
   await markDirectoryOwned(id);
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await stopScimWorld(world);
 });
 
 describe('attribute precedence', () => {

@@ -1,6 +1,7 @@
 /** A small SCIM client for the tests: a token made through the admin API, JSON in and out. */
-import { expectStatus } from '../helpers/fixtures.ts';
-import type { TestServer } from '../helpers/server.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createTenant, expectStatus } from '../helpers/fixtures.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -76,4 +77,25 @@ export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 export function patchOp(...operations: Json[]): Json {
   return { schemas: [PATCH_OP], Operations: operations };
+}
+
+/** A fresh database, a server on it, a tenant and a SCIM client with a token of that tenant. */
+export interface ScimWorld {
+  readonly db: TestDatabase;
+  readonly server: TestServer;
+  readonly scim: ScimClient;
+  readonly tokenId: string;
+}
+
+export async function startScimWorld(tenant: string, description = 'provisioning'): Promise<ScimWorld> {
+  const db = await createTestDatabase();
+  const server = await startTestServer({ databaseUrl: db.url });
+  await createTenant(server, tenant);
+  const token = await createScimToken(server, tenant, description);
+  return { db, server, scim: scimClient(server, tenant, token.token), tokenId: token.id };
+}
+
+export async function stopScimWorld(world: ScimWorld | undefined): Promise<void> {
+  await world?.server.stop();
+  await world?.db.drop();
 }
