@@ -4,19 +4,18 @@
  * refuses it, and a phishing-resistant step-up after a password is answered with the passkey. The server
  * trusts the loopback proxy (TRUST_PROXY=loopback), so the browser's `X-Forwarded-For` is the client IP.
  */
-import { createServer, type Server } from 'node:http';
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../helpers/audit.ts';
-import { launchChromium, type ChromiumSession } from '../helpers/chromium.ts';
+import { launchChromium, startCallbackServer, type CallbackServer, type ChromiumSession } from '../helpers/chromium.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createClient, createTenant, createUser, expectStatus, relyingParty, type CreatedClient, type CreatedUser } from '../helpers/fixtures.ts';
 import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const DENIED_IP = '198.51.100.23';
 let REDIRECT = '';
-let callbackServer: Server;
+let callback: CallbackServer | undefined;
 let db: TestDatabase;
 let server: TestServer;
 let chrome: ChromiumSession;
@@ -29,10 +28,8 @@ let config: oidc.Configuration;
 let stepUpAssertion: string | undefined;
 
 beforeAll(async () => {
-  const callbackPort = await freePort();
-  callbackServer = createServer((_req, res) => res.end('callback'));
-  await new Promise<void>((resolve) => callbackServer.listen(callbackPort, '127.0.0.1', resolve));
-  REDIRECT = `http://127.0.0.1:${callbackPort}/callback`;
+  callback = await startCallbackServer();
+  REDIRECT = callback.url;
   const port = await freePort();
   base = `http://localhost:${port}`;
   db = await createTestDatabase();
@@ -61,7 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await chrome?.close();
-  await new Promise((resolve) => callbackServer?.close(resolve));
+  await callback?.close();
   await server?.stop();
   await db?.drop();
 });

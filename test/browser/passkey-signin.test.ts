@@ -3,19 +3,18 @@
  * verification): a passkey registered on the account page signs in username-less to an OIDC client, whose
  * ID token says `hwk`/`mfa`; a replayed assertion, a removed passkey and another tenant's passkey do not.
  */
-import { createServer, type Server } from 'node:http';
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../helpers/audit.ts';
-import { launchChromium, type ChromiumSession } from '../helpers/chromium.ts';
+import { launchChromium, startCallbackServer, type CallbackServer, type ChromiumSession } from '../helpers/chromium.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createClient, createTenant, createUser, relyingParty, type CreatedUser } from '../helpers/fixtures.ts';
 import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The client's redirect URI: a local HTTP server that answers 200, so the browser stops there. */
 let REDIRECT = '';
-let callbackServer: Server;
+let callback: CallbackServer | undefined;
 const FAILURE_TEXT = 'That passkey could not sign you in';
 let db: TestDatabase;
 let server: TestServer;
@@ -29,10 +28,8 @@ let config: oidc.Configuration;
 let usedAssertion: string | undefined;
 
 beforeAll(async () => {
-  const callbackPort = await freePort();
-  callbackServer = createServer((_req, res) => res.end('callback'));
-  await new Promise<void>((resolve) => callbackServer.listen(callbackPort, '127.0.0.1', resolve));
-  REDIRECT = `http://127.0.0.1:${callbackPort}/callback`;
+  callback = await startCallbackServer();
+  REDIRECT = callback.url;
   const port = await freePort();
   base = `http://localhost:${port}`;
   db = await createTestDatabase();
@@ -53,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await chrome?.close();
-  await new Promise((resolve) => callbackServer?.close(resolve));
+  await callback?.close();
   await server?.stop();
   await db?.drop();
 });

@@ -4,6 +4,8 @@
  * discoverable credentials and verifies the user.
  * @see https://chromedevtools.github.io/devtools-protocol/tot/WebAuthn/
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,5 +68,21 @@ export async function launchChromium(): Promise<ChromiumSession> {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/** A client's redirect URI: a local HTTP server that answers 200, so the browser stops there. */
+export interface CallbackServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startCallbackServer(): Promise<CallbackServer> {
+  const server = createServer((_req, res) => res.end('callback'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/callback`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
