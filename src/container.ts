@@ -32,7 +32,6 @@ import { SigningKeys } from './keys/signing-keys.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { InvalidInput } from './lib/errors.ts';
 import { accountTerminator } from './oidc/account-termination.ts';
-import { RequestTransactions } from './oidc/request-transaction.ts';
 import { ClientService } from './oidc/client-service.ts';
 import { ClientStore } from './oidc/client-store.ts';
 import { ProviderRegistry } from './oidc/provider-registry.ts';
@@ -62,8 +61,6 @@ export interface ContainerOptions {
   readonly config: Config;
   readonly database: DatabaseHandle;
   readonly masterKey: MasterKey;
-  /** A second pool on the same PostgreSQL database for token-request transactions (unset on PGlite). */
-  readonly tokenDatabase?: DatabaseHandle;
   readonly logger: Logger;
   readonly clock?: Clock;
 }
@@ -171,7 +168,6 @@ export function createContainer(options: ContainerOptions): Container {
       // Step-up enforcement in the interaction policy, and risk at refresh (RISK_ENGINE=off: neither).
       signInPolicies: policies,
       ...(config.riskEngine ? { refreshRisk: new RefreshRiskCheck(risk, users) } : {}),
-      ...(options.tokenDatabase && { requestTransactions: new RequestTransactions(options.tokenDatabase.db) }),
       onDatabaseUnavailable: (error) => {
         if (!isPoolExhausted(error)) health.reportFailure();
       },

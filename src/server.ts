@@ -36,22 +36,13 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
+    preparedStatements: config.databasePreparedStatements,
   });
   if (database.kind === 'pglite') logger.warn({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using embedded PGlite (one process only)');
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
-  // Token requests run in transactions from a pool of their own (src/oidc/request-transaction.ts).
-  const tokenDatabase =
-    database.kind === 'postgres'
-      ? await openDatabase({
-          url: config.databaseUrl,
-          dataDir: config.dataDir,
-          poolSize: config.databaseTokenPoolSize,
-          connectTimeoutMs: config.databaseConnectTimeoutMs,
-        })
-      : undefined;
-  const container = createContainer({ config, database, masterKey, logger, tokenDatabase });
+  const container = createContainer({ config, database, masterKey, logger });
   // The IPv4 geolocation data (about 63 MB for the bundled DB-IP file) is read now, not by the first sign-in.
   await container.geo.preload();
   const result = await bootstrap(container);
@@ -82,7 +73,6 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       await closed;
       clearTimeout(grace);
       await container.close();
-      await tokenDatabase?.close();
       await database.close();
     })());
 

@@ -19,10 +19,10 @@ const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections in the pg pool of this process. */
   DATABASE_POOL_SIZE: positiveInt(20),
-  /** Connections of the second pool, used by token requests' transactions (PostgreSQL only). */
-  DATABASE_TOKEN_POOL_SIZE: positiveInt(10),
   /** Milliseconds a request waits for a pooled connection before failing fast with 503. */
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt(2000),
+  /** Prepare hot statements once per connection (src/db/prepared-pool.ts); off behind a transaction-mode pooler. */
+  DATABASE_PREPARED_STATEMENTS: z.stringbool().default(true),
   /** Where the embedded database and dev key files live. */
   DATA_DIR: z.string().min(1).default('./data'),
   /** Optional Redis for rate-limit counters; PostgreSQL is used without it. */
@@ -71,8 +71,8 @@ export interface Config {
   readonly publicUrl: string;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
-  readonly databaseTokenPoolSize: number;
   readonly databaseConnectTimeoutMs: number;
+  readonly databasePreparedStatements: boolean;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   readonly masterKey: string | undefined;
@@ -107,8 +107,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
-    databaseTokenPoolSize: env.DATABASE_TOKEN_POOL_SIZE,
     databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+    databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     dataDir: env.DATA_DIR,
     redisUrl: env.REDIS_URL,
     masterKey: env.PORTCULLIS_MASTER_KEY,

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { preparingPool } from './prepared-pool.ts';
 import type { Database } from './schema.ts';
 
 export interface DatabaseOptions {
@@ -17,6 +18,8 @@ export interface DatabaseOptions {
   readonly connectTimeoutMs: number;
   /** Statement timeout in milliseconds, so a stuck query cannot pin a pooled connection forever. */
   readonly statementTimeoutMs?: number;
+  /** Prepare hot statements once per connection (prepared-pool.ts). Default: true. */
+  readonly preparedStatements?: boolean;
 }
 
 export interface DatabaseHandle {
@@ -49,7 +52,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // ones: without a listener that is an uncaught exception (the process dies). The failing query already
     // rejects with the error, and the pool discards the broken client on release.
     pool.on('connect', (client) => client.on('error', () => undefined));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: preparingPool(pool, { prepare: options.preparedStatements ?? true }) }),
+    });
     return {
       db,
       kind: 'postgres',

@@ -4,6 +4,8 @@
  *
  * - `consume` is one UPDATE … WHERE consumed_at IS NULL: of two racing redemptions of a code or refresh
  *   token, exactly one wins; the loser revokes the whole grant and fails with invalid_grant.
+ * - inside an oidc-provider request, writes are held back and sent as one statement before the response
+ *   (request-writes.ts); reads see them. Outside one (our interaction routes, jobs) every call runs at once.
  * - `revokeByGrantId` is one DELETE over the grantId index.
  * - expired rows are invisible to `find` at once and deleted in batches by `purgeExpired`.
  * - the `Client` model is read from our own clients table (see client-store.ts), never written here.
@@ -13,7 +15,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { ClientStore } from './client-store.ts';
-import type { RequestTransactions } from './request-transaction.ts';
+import type { PendingWrites, RequestWrites } from './request-writes.ts';
 
 /** Models whose `consume` marks single-use credentials. */
 const GRANT_SOURCES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
@@ -21,8 +23,8 @@ const GRANT_SOURCES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode'
 export interface AdapterDeps {
   readonly db: Kysely<Database>;
   readonly clients: ClientStore;
-  /** The token request's transaction (request-transaction.ts), used when one is under way. */
-  readonly transactions?: RequestTransactions;
+  /** The pending writes of the oidc-provider request under way (request-writes.ts). */
+  readonly requestWrites?: RequestWrites;
   /** Called when a racing redemption lost: the grant was revoked (for the audit trail). */
   readonly onReuse?: (tenantId: string, model: string, grantId: string | undefined) => void;
 }
@@ -34,6 +36,37 @@ function withConsumed(row: { payload: Record<string, unknown>; consumed_at: Date
   return row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload;
 }
 
+/** A payload written in this request, as a fresh copy (oidc-provider may change what it is given). */
+function fromPending(row: { payload: Record<string, unknown>; consumedAt: Date | null }): AdapterPayload {
+  return withConsumed({ payload: structuredClone(row.payload), consumed_at: row.consumedAt });
+}
+
+/** Ends a grant: every row that carries its grantId, and the Grant itself. */
+export async function revokeGrant(db: Kysely<Database>, tenantId: string, grantId: string): Promise<void> {
+  await db
+    .deleteFrom('oidc_payloads')
+    .where('tenant_id', '=', tenantId)
+    .where((eb) =>
+      eb.or([
+        eb.and([sql<boolean>`payload ? 'grantId'`, eb(sql<string>`payload->>'grantId'`, '=', grantId)]),
+        eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)]),
+      ]),
+    )
+    .execute();
+}
+
+/** The grants of stored rows (a lost claim revokes them). */
+export async function grantIdsOf(db: Kysely<Database>, tenantId: string, rows: readonly { model: string; id: string }[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const found = await db
+    .selectFrom('oidc_payloads')
+    .select(sql<string | null>`payload->>'grantId'`.as('grant_id'))
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb.or(rows.map((r) => eb.and([eb('model', '=', r.model), eb('id', '=', r.id)]))))
+    .execute();
+  return [...new Set(found.map((r) => r.grant_id).filter((g): g is string => g !== null))];
+}
+
 /** Identifiers PostgreSQL can hold: text with a NUL byte (from a hostile request) can match nothing. */
 function storable(value: string): boolean {
   return !value.includes('\u0000');
@@ -41,7 +74,8 @@ function storable(value: string): boolean {
 
 /** Builds the adapter class oidc-provider instantiates once per model, bound to one tenant. */
 export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory {
-  const db = (): Kysely<Database> => deps.transactions?.current() ?? deps.db;
+  const db = deps.db;
+  const pending = (): PendingWrites | undefined => deps.requestWrites?.current();
   return class PostgresAdapter implements Adapter {
     readonly model: string;
 
@@ -52,8 +86,13 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed through the admin API');
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+      const held = pending();
+      if (held) {
+        held.upsert(this.model, id, structuredClone(payload), expiresAt);
+        return;
+      }
       const json = JSON.stringify(payload);
-      await db()
+      await db
         .insertInto('oidc_payloads')
         .values({ tenant_id: tenantId, model: this.model, id, payload: json, expires_at: expiresAt })
         .onConflict((oc) =>
@@ -65,7 +104,10 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (!storable(id)) return undefined;
       if (this.model === 'Client') return deps.clients.findMetadata(tenantId, id);
-      const row = await db()
+      const held = pending();
+      const own = held?.lookup(this.model, id);
+      if (own !== undefined) return own ? fromPending(own) : undefined;
+      const row = await db
         .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
         .where('tenant_id', '=', tenantId)
@@ -73,12 +115,16 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
         .where('id', '=', id)
         .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
         .executeTakeFirst();
-      return row ? withConsumed(row) : undefined;
+      if (!row) return undefined;
+      held?.remember(this.model, id, structuredClone(row.payload), row.consumed_at);
+      return withConsumed(row);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       if (!storable(uid)) return undefined;
-      const row = await db()
+      const own = pending()?.sessionByUid(uid);
+      if (own) return fromPending(own);
+      const row = await db
         .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
         .where('tenant_id', '=', tenantId)
@@ -91,7 +137,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       if (!storable(userCode)) return undefined;
-      const row = await db()
+      const row = await db
         .selectFrom('oidc_payloads')
         .select('id')
         .where('tenant_id', '=', tenantId)
@@ -103,7 +149,13 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async consume(id: string): Promise<void> {
-      const won = await db()
+      const held = pending();
+      if (held) {
+        // Claimed by the request's flush, which writes nothing else if another request consumed it first.
+        held.consume(this.model, id);
+        return;
+      }
+      const won = await db
         .updateTable('oidc_payloads')
         .set({ consumed_at: sql<Date>`now()` })
         .where('tenant_id', '=', tenantId)
@@ -114,14 +166,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
         .executeTakeFirst();
       if (won || !GRANT_SOURCES.has(this.model)) return;
       // Another request consumed it between oidc-provider's read and this write: treat as reuse.
-      const row = await db()
-        .selectFrom('oidc_payloads')
-        .select(sql<string | null>`payload->>'grantId'`.as('grant_id'))
-        .where('tenant_id', '=', tenantId)
-        .where('model', '=', this.model)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      const grantId = row?.grant_id ?? undefined;
+      const [grantId] = await grantIdsOf(db, tenantId, [{ model: this.model, id }]);
       if (grantId) await this.revokeByGrantId(grantId);
       deps.onReuse?.(tenantId, this.model, grantId);
       throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
@@ -129,7 +174,12 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
 
     async destroy(id: string): Promise<void> {
       if (!storable(id)) return;
-      await db()
+      const held = pending();
+      if (held) {
+        held.destroy(this.model, id);
+        return;
+      }
+      await db
         .deleteFrom('oidc_payloads')
         .where('tenant_id', '=', tenantId)
         .where('model', '=', this.model)
@@ -138,18 +188,9 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db()
-        .deleteFrom('oidc_payloads')
-        .where('tenant_id', '=', tenantId)
-        .where(sql<boolean>`payload ? 'grantId'`)
-        .where(sql<string>`payload->>'grantId'`, '=', grantId)
-        .execute();
-      await db()
-        .deleteFrom('oidc_payloads')
-        .where('tenant_id', '=', tenantId)
-        .where('model', '=', 'Grant')
-        .where('id', '=', grantId)
-        .execute();
+      // At once, never held back; and the request's held-back rows of this grant are dropped with it.
+      pending()?.dropGrant(grantId);
+      await revokeGrant(db, tenantId, grantId);
     }
   };
 }

@@ -16,11 +16,11 @@ import type { SigningKeys } from '../keys/signing-keys.ts';
 import { verifySecret } from '../lib/secrets.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { accountFinder } from './account.ts';
-import { adapterFor } from './adapter.ts';
+import { adapterFor, grantIdsOf, revokeGrant } from './adapter.ts';
 import type { ClientStore } from './client-store.ts';
 import type { ResourceServerStore } from './resource-servers.ts';
 import { loadGrantFor } from './grants.ts';
-import type { RequestTransactions } from './request-transaction.ts';
+import { flushPendingWrites, PendingWrites, RequestWrites } from './request-writes.ts';
 import { ACR_VALUES } from '../mfa/amr.ts';
 import type { RefreshRiskCheck } from '../risk/refresh-check.ts';
 import { installRefreshRisk } from './refresh-risk.ts';
@@ -50,8 +50,6 @@ export interface ProviderDeps {
   readonly render: Renderer;
   readonly logger: Logger;
   readonly publicUrl: string;
-  /** One transaction per token request, on a pool of its own; undefined on the embedded database. */
-  readonly requestTransactions?: RequestTransactions;
   /** Told when a storage call inside oidc-provider found the database unreachable. */
   readonly onDatabaseUnavailable: (error: unknown) => void;
   /** Drops oidc-provider's SSRF guard for outgoing requests (development and tests only). */
@@ -79,11 +77,12 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
   const issuer = `${deps.publicUrl}/t/${tenantId}`;
   const keys = await deps.signingKeys.loadPrivate(tenantId);
   const secure = issuer.startsWith('https:');
+  const requestWrites = new RequestWrites();
   const configuration: Configuration = {
     adapter: adapterFor(tenantId, {
       db: deps.db,
       clients: deps.clients,
-      transactions: deps.requestTransactions,
+      requestWrites,
       onReuse: (_tenant, model, grantId) => {
         deps.logger.warn({ tenantId, model, grantId }, 'single-use credential raced: grant revoked');
       },
@@ -219,31 +218,62 @@ export async function createTenantProvider(tenantId: string, deps: ProviderDeps)
     },
   });
   installAuditHooks(tenantId, provider, deps);
-  if (deps.requestTransactions) installTokenTransaction(tenantId, provider, deps.requestTransactions, deps);
+  installRequestWrites(tenantId, provider, requestWrites, deps);
   if (deps.refreshRisk) installRefreshRisk(tenantId, provider, { check: deps.refreshRisk, audit: deps.audit });
   return provider;
 }
 
 /**
- * Runs each token request in one transaction (request-transaction.ts). Inside the audit middleware, so the
- * grant's rows are committed before its audit events and before the response; a failed commit withholds
- * the answer as a 503 like any outage.
+ * Holds back each request's storage writes and sends them as one statement before the response
+ * (request-writes.ts). Inside the audit middleware, so a grant's rows are committed before its audit events
+ * and before the answer; a failed write withholds the answer as a 503 like any outage. When a claimed code
+ * or refresh token turns out to have been consumed by a racing request, nothing was written: the grant is
+ * revoked and the answer becomes invalid_grant, audited as reuse instead of as an issued token.
  */
-function installTokenTransaction(tenantId: string, provider: Provider, transactions: RequestTransactions, deps: ProviderDeps): void {
+function installRequestWrites(tenantId: string, provider: Provider, requestWrites: RequestWrites, deps: ProviderDeps): void {
   provider.use(async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== '/token') {
-      await next();
-      return;
-    }
+    const pending = new PendingWrites();
     try {
-      await transactions.run(() => next());
+      await requestWrites.run(pending, next);
+    } finally {
+      await settle(ctx as KoaContextWithOIDC, pending);
+    }
+  });
+
+  async function settle(ctx: KoaContextWithOIDC, pending: PendingWrites): Promise<void> {
+    const state = ctx.state as AuditState;
+    try {
+      const flushed = await flushPendingWrites(deps.db, tenantId, pending);
+      if (flushed.claimsWon) return;
+      const grantIds = await grantIdsOf(deps.db, tenantId, flushed.claims);
+      await Promise.all(grantIds.map((grantId) => revokeGrant(deps.db, tenantId, grantId)));
+      deps.logger.warn({ tenantId, grantIds }, 'single-use credential raced: grant revoked');
+      answerReuse(ctx, state);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       deps.onDatabaseUnavailable(error);
-      deps.logger.warn({ tenantId, err: error }, 'database unavailable: token transaction not committed, answer withheld');
-      (ctx.state as AuditState).databaseUnavailable = true;
+      deps.logger.warn({ tenantId, err: error }, 'database unavailable: request writes not committed, answer withheld');
+      state.databaseUnavailable = true;
     }
+  }
+}
+
+/** A redemption that lost its race: invalid_grant, audited as reuse (the grant is already revoked). */
+function answerReuse(ctx: KoaContextWithOIDC, state: AuditState): void {
+  const grantType = grantTypeOf(ctx);
+  const clientId = ctx.oidc.client?.clientId ?? 'unknown';
+  state.pendingAudit = (state.pendingAudit ?? []).filter((event) => event.type !== 'token.issued');
+  state.pendingAudit.push({
+    type: grantType === 'refresh_token' ? 'refresh_token.reuse' : 'authorization_code.reuse',
+    actor: `client:${clientId}`,
+    subject: `client:${clientId}`,
+    ip: (ctx.req as { ip?: string }).ip ?? ctx.ip,
+    details: { grantType, error: 'invalid_grant', detail: 'already used by a concurrent request', grantRevoked: true },
   });
+  ctx.status = 400;
+  ctx.type = 'json';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
 }
 
 function grantTypeOf(ctx: KoaContextWithOIDC): string {

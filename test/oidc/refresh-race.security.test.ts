@@ -4,7 +4,9 @@
  * exactly one succeeds, the other gets invalid_grant, and the grant is revoked: the winner's new tokens die too.
  */
 import * as oidc from 'openid-client';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEvents } from '../helpers/audit.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createClient, createTenant, createUser, relyingParty, signInThroughBrowser, type CreatedUser } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -52,5 +54,41 @@ describe('concurrent refresh-token redemption', () => {
     const winner = (won[0] as PromiseFulfilledResult<oidc.TokenEndpointResponse>).value;
     await expect(oidc.refreshTokenGrant(config, winner.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect((await oidc.tokenIntrospection(config, winner.access_token)).active).toBe(false);
+  });
+
+  it('lets the later of two requests that both read the token unconsumed write nothing, and revokes the grant', async () => {
+    const refreshToken = await offlineRefreshToken();
+    const issuedBefore = (await auditEvents(server, 'race', 'token.issued')).length;
+    // Hold the token's row so that both requests read it unconsumed and then queue on it to claim it.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select 1 from oidc_payloads where tenant_id = 'race' and model = 'RefreshToken' and id = $1 for update`, [refreshToken]);
+      const racing = Promise.allSettled([oidc.refreshTokenGrant(config, refreshToken), oidc.refreshTokenGrant(config, refreshToken)]);
+      for (let waiting = 0; waiting < 2; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { rows } = await holder.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        waiting = rows[0]!.n;
+      }
+      await holder.query('commit');
+      const outcomes = await racing;
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      expect((lost.reason as { error?: string }).error).toBe('invalid_grant');
+      const winner = (outcomes.find((o) => o.status === 'fulfilled') as PromiseFulfilledResult<oidc.TokenEndpointResponse>).value;
+      expect((await oidc.tokenIntrospection(config, winner.access_token)).active).toBe(false);
+      await expect(oidc.refreshTokenGrant(config, winner.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      const reuse = await auditEvents(server, 'race', 'refresh_token.reuse');
+      expect(reuse.map((e) => e.details)).toContainEqual(
+        expect.objectContaining({ detail: 'already used by a concurrent request', grantRevoked: true }),
+      );
+      // The loser's answer was withdrawn, so only the winner's tokens are audited as issued.
+      expect((await auditEvents(server, 'race', 'token.issued')).length).toBe(issuedBefore + 1);
+    } finally {
+      await holder.end();
+    }
   });
 });
