@@ -1,4 +1,5 @@
 /** Process entry: configuration, server, first-start banner, graceful shutdown on SIGTERM/SIGINT. */
+import './runtime-flags.ts';
 import { pino } from 'pino';
 import { loadConfig } from './config/env.ts';
 import { startServer } from './server.ts';
