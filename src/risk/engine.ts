@@ -122,7 +122,13 @@ export class RiskEngine {
     return { consecutiveFailures: account.consecutive, next: lockoutGate(account, policy.lockout, now, device !== undefined) };
   }
 
-  async assess(context: SignInContext): Promise<Assessment> {
+  /**
+   * `purpose: 'refresh'` (a refresh-token use, src/risk/refresh-check.ts) writes nothing: clients refresh
+   * often and the refresh's `token.issued` event records it, so the caller keeps (`recordRefresh`) only the
+   * assessments that matter; and a refresh never counts as a source success (it proves no password, and
+   * counting it would let a token holder dilute the stuffing ratio of its address).
+   */
+  async assess(context: SignInContext, options: { readonly purpose?: 'sign-in' | 'refresh' } = {}): Promise<Assessment> {
     const d = this.#d;
     const now = d.clock.now();
     const [tenantPolicy, place] = await Promise.all([d.policies.get(context.tenantId), this.#place(context.ip)]);
@@ -171,8 +177,14 @@ export class RiskEngine {
       decision,
       reason: reasonFor(decision.computed, contributions, hardRule?.code),
     };
-    await this.#store(assessment, policy, trusted ? [] : place.sources);
+    if (options.purpose !== 'refresh') await this.#store(assessment, policy.mode, trusted ? [] : place.sources);
     return assessment;
+  }
+
+  /** Stores and audits a refresh's assessment (see `assess`), without source success counts. */
+  async recordRefresh(assessment: Assessment): Promise<void> {
+    const policy = effectivePolicy(await this.#d.policies.get(assessment.context.tenantId), assessment.context.clientId);
+    await this.#store(assessment, policy.mode, []);
   }
 
   /** After the sign-in fully succeeded: learn it, record the device, hand back the device cookie. */
@@ -213,7 +225,7 @@ export class RiskEngine {
   }
 
   /** The assessment row and the sources' success counts in one statement; the audit event joins a group commit. */
-  async #store(a: Assessment, policy: SignInPolicy, successSources: readonly string[]): Promise<void> {
+  async #store(a: Assessment, mode: SignInPolicy['mode'], successSources: readonly string[]): Promise<void> {
     const { context } = a;
     const outcome = a.decision.computed.outcome;
     await Promise.all([
@@ -245,7 +257,7 @@ export class RiskEngine {
           outcome,
           ...(a.decision.computed.outcome === 'step-up' ? { stepUp: a.decision.computed.factor, acr: a.decision.computed.acr } : {}),
           enforced: a.decision.enforced,
-          mode: policy.mode,
+          mode,
           clientId: context.clientId ?? null,
           country: a.location?.country ?? null,
         },

@@ -55,12 +55,13 @@ export class RefreshRiskCheck {
       passkeyBound: false,
       clientId: attempt.clientId,
       ...(attempt.acr ? { currentAcr: attempt.acr } : {}),
-    });
-    if (!assessment.decision.enforced) return { ok: true, assessment };
-    const blocked =
+    }, { purpose: 'refresh' });
+    const wouldBlock =
       assessment.decision.computed.outcome === 'deny' ||
       assessment.hardRule !== undefined ||
       (attempt.fromUserDevice && assessment.contributions.some((c) => REFRESH_BLOCKERS.has(c.code) && c.points > 0));
-    return blocked ? { ok: false, reason: 'risk', assessment } : { ok: true, assessment };
+    // Kept and audited: what blocks (or would, in report-only mode) and what the policy would not simply allow.
+    if (wouldBlock || assessment.decision.computed.outcome !== 'allow') await this.#engine.recordRefresh(assessment);
+    return wouldBlock && assessment.decision.enforced ? { ok: false, reason: 'risk', assessment } : { ok: true, assessment };
   }
 }

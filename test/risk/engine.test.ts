@@ -22,6 +22,21 @@ afterAll(async () => {
   await m?.close();
 });
 
+async function storedAssessment(id: string): Promise<{ level: string } | undefined> {
+  return m.db.selectFrom('risk_assessments').select('level').where('tenant_id', '=', T).where('id', '=', id).executeTakeFirst();
+}
+
+/** Successes counted for an address (its `ip:` source), over every bucket. */
+async function sourceSuccesses(ip: string): Promise<number> {
+  const row = await m.db
+    .selectFrom('source_attempts')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('successes'), eb.lit(0)).as('n'))
+    .where('tenant_id', '=', T)
+    .where('source', '=', `ip:${ip}`)
+    .executeTakeFirstOrThrow();
+  return row.n;
+}
+
 const codes = (a: { contributions: readonly { code: string; points: number }[] }): Record<string, number> =>
   Object.fromEntries(a.contributions.map((c) => [c.code, c.points]));
 
@@ -238,6 +253,33 @@ describe('evidence', () => {
     });
     expect(event?.details.contributions).toEqual(JSON.parse(JSON.stringify(a.contributions)));
     for (const c of a.contributions) expect(Object.keys(c).sort()).toEqual(['code', 'details', 'points', 'signal']);
+  });
+
+  it('a refresh assessment writes nothing by itself: no assessment row, no event and no source success', async () => {
+    const user = await insertUser(m.db, T, 'refresher');
+    const device = await establish(f, T, user, 'refresher', { n: 10, gapMs: 10 * MINUTE });
+    const before = await sourceSuccesses(IPS.paris);
+    const a = await f.engine.assess(context(T, user, 'refresher', { device }), { purpose: 'refresh' });
+    expect(a).toMatchObject({ level: 'low', decision: { computed: { outcome: 'allow' } } });
+    expect(await storedAssessment(a.id)).toBeUndefined();
+    const events = await new AuditRepository(m.db).list(T, { type: 'risk.assessment', subject: `user:${user}`, limit: 50 });
+    expect(events.items.some((e) => e.details.assessmentId === a.id)).toBe(false);
+    // A refresh proves no password: it must not dilute the stuffing ratio of its address.
+    expect(await sourceSuccesses(IPS.paris)).toBe(before);
+  });
+
+  it('recordRefresh stores and audits a refresh worth keeping, still without a source success', async () => {
+    const user = await insertUser(m.db, T, 'farrefresher');
+    await establish(f, T, user, 'farrefresher', { n: 10, gapMs: 10 * MINUTE });
+    const before = await sourceSuccesses(IPS.sydney);
+    const a = await f.engine.assess(context(T, user, 'farrefresher', { ip: IPS.sydney }), { purpose: 'refresh' });
+    expect(a.contributions.find((c) => c.code === 'impossible_travel')?.points).toBeGreaterThan(0);
+    expect(await storedAssessment(a.id)).toBeUndefined();
+    await f.engine.recordRefresh(a);
+    expect(await storedAssessment(a.id)).toMatchObject({ level: a.level });
+    const events = await new AuditRepository(m.db).list(T, { type: 'risk.assessment', subject: `user:${user}`, limit: 50 });
+    expect(events.items.find((e) => e.details.assessmentId === a.id)?.details).toMatchObject({ mode: 'enforce', level: a.level });
+    expect(await sourceSuccesses(IPS.sydney)).toBe(before);
   });
 
   it('lists the devices a user completed sign-ins on', async () => {

@@ -77,6 +77,8 @@ describe('refresh-token risk', () => {
     expect(denied?.details.codes).toContain('impossible_travel');
     const [assessment] = await auditEvents(world, 'risk.assessment', `user:${userId}`);
     expect(assessment?.ip).toBe(IPS.sydney);
+    // The denial names an assessment that was kept.
+    expect(denied?.details.assessmentId).toBe(assessment?.details.assessmentId);
   });
 
   it("records, but does not act on, a confidential client's refresh from its far-away servers", async () => {
