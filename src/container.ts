@@ -34,6 +34,7 @@ import { InvalidInput } from './lib/errors.ts';
 import { accountTerminator } from './oidc/account-termination.ts';
 import { ClientService } from './oidc/client-service.ts';
 import { ClientStore } from './oidc/client-store.ts';
+import { PayloadWriteBatcher } from './oidc/payload-write-batcher.ts';
 import { ProviderRegistry } from './oidc/provider-registry.ts';
 import { ResourceServerStore } from './oidc/resource-servers.ts';
 import { TenantService } from './tenants/tenant-service.ts';
@@ -167,6 +168,7 @@ export function createContainer(options: ContainerOptions): Container {
       outboundAllowPrivateNetworks: config.outboundAllowPrivateNetworks,
       // Step-up enforcement in the interaction policy, and risk at refresh (RISK_ENGINE=off: neither).
       signInPolicies: policies,
+      payloadWrites: new PayloadWriteBatcher(db),
       ...(config.riskEngine ? { refreshRisk: new RefreshRiskCheck(risk, users) } : {}),
       onDatabaseUnavailable: (error) => {
         if (!isPoolExhausted(error)) health.reportFailure();

@@ -20,6 +20,7 @@ import { adapterFor, grantIdsOf, revokeGrant } from './adapter.ts';
 import type { ClientStore } from './client-store.ts';
 import type { ResourceServerStore } from './resource-servers.ts';
 import { loadGrantFor } from './grants.ts';
+import type { PayloadWriteBatcher } from './payload-write-batcher.ts';
 import { flushPendingWrites, PendingWrites, RequestWrites } from './request-writes.ts';
 import { ACR_VALUES } from '../mfa/amr.ts';
 import type { RefreshRiskCheck } from '../risk/refresh-check.ts';
@@ -50,6 +51,8 @@ export interface ProviderDeps {
   readonly render: Renderer;
   readonly logger: Logger;
   readonly publicUrl: string;
+  /** Group commit for requests' held-back writes that claim nothing (one per process, shared by tenants). */
+  readonly payloadWrites?: PayloadWriteBatcher;
   /** Told when a storage call inside oidc-provider found the database unreachable. */
   readonly onDatabaseUnavailable: (error: unknown) => void;
   /** Drops oidc-provider's SSRF guard for outgoing requests (development and tests only). */
@@ -243,7 +246,7 @@ function installRequestWrites(tenantId: string, provider: Provider, requestWrite
   async function settle(ctx: KoaContextWithOIDC, pending: PendingWrites): Promise<void> {
     const state = ctx.state as AuditState;
     try {
-      const flushed = await flushPendingWrites(deps.db, tenantId, pending);
+      const flushed = await flushPendingWrites(deps.db, tenantId, pending, deps.payloadWrites);
       if (flushed.claimsWon) return;
       const grantIds = await grantIdsOf(deps.db, tenantId, flushed.claims);
       await Promise.all(grantIds.map((grantId) => revokeGrant(deps.db, tenantId, grantId)));

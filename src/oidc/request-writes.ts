@@ -21,6 +21,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import type { PayloadWriteBatcher } from './payload-write-batcher.ts';
 
 /** A model's row by (model, id). */
 export interface RowKey {
@@ -143,10 +144,23 @@ function valuesList(rows: readonly RawBuilder<unknown>[]): RawBuilder<unknown> {
   return sql.join(rows, sql`, `);
 }
 
-/** Sends a request's pending writes as one statement (see the module comment). */
-export async function flushPendingWrites(db: Kysely<Database>, tenantId: string, pending: PendingWrites): Promise<FlushResult> {
+/**
+ * Sends a request's pending writes as one statement (see the module comment); with a batcher, writes that
+ * claim nothing share their statement with other requests' (payload-write-batcher.ts).
+ */
+export async function flushPendingWrites(
+  db: Kysely<Database>,
+  tenantId: string,
+  pending: PendingWrites,
+  batcher?: PayloadWriteBatcher,
+): Promise<FlushResult> {
   const { upserts, deletes, claims } = pending.drain();
   if (upserts.length === 0 && deletes.length === 0 && claims.length === 0) return { claimsWon: true, claims };
+  if (claims.length === 0 && batcher) {
+    // Nothing to claim: the writes can share a statement and a commit with other requests'.
+    await batcher.write({ tenantId, upserts, deletes });
+    return { claimsWon: true, claims };
+  }
 
   const ctes: RawBuilder<unknown>[] = [];
   if (claims.length > 0) {
