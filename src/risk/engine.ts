@@ -12,7 +12,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import { ACR, type Acr } from '../mfa/amr.ts';
-import type { AssessmentRepository } from './assessment-repository.ts';
+import type { AssessmentRepository, StoredAssessment } from './assessment-repository.ts';
 import type { DeviceCookies } from './device-cookie.ts';
 import type { GeoLocation, GeoLocator } from './geo.ts';
 import { lockoutGate, type Gate } from './lockout.ts';
@@ -84,6 +84,8 @@ export class RiskEngine {
   readonly #d: RiskEngineDeps;
   readonly #weights: Weights;
   readonly #rules: readonly Rule[];
+  /** Sign-in assessments not written yet (`storeLater`): what `store` or `complete` will write for them. */
+  readonly #unstored = new WeakMap<Assessment, { readonly mode: SignInPolicy['mode']; readonly successSources: readonly string[] }>();
 
   constructor(deps: RiskEngineDeps) {
     this.#d = deps;
@@ -128,7 +130,17 @@ export class RiskEngine {
    * assessments that matter; and a refresh never counts as a source success (it proves no password, and
    * counting it would let a token holder dilute the stuffing ratio of its address).
    */
-  async assess(context: SignInContext, options: { readonly purpose?: 'sign-in' | 'refresh' } = {}): Promise<Assessment> {
+  async assess(
+    context: SignInContext,
+    options: {
+      readonly purpose?: 'sign-in' | 'refresh';
+      /**
+       * Sign-in only: write the assessment later, with `complete` (one statement for both: the allowed
+       * sign-in that finishes at once) or with `store` (anything else). The caller must call one of them.
+       */
+      readonly storeLater?: boolean;
+    } = {},
+  ): Promise<Assessment> {
     const d = this.#d;
     const now = d.clock.now();
     const [tenantPolicy, place] = await Promise.all([d.policies.get(context.tenantId), this.#place(context.ip)]);
@@ -177,8 +189,19 @@ export class RiskEngine {
       decision,
       reason: reasonFor(decision.computed, contributions, hardRule?.code),
     };
-    if (options.purpose !== 'refresh') await this.#store(assessment, policy.mode, trusted ? [] : place.sources);
+    if (options.purpose === 'refresh') return assessment;
+    const successSources = trusted ? [] : place.sources;
+    if (options.storeLater) this.#unstored.set(assessment, { mode: policy.mode, successSources });
+    else await this.#store(assessment, policy.mode, successSources);
     return assessment;
+  }
+
+  /** Writes a sign-in assessment made with `storeLater` (no-op once written). */
+  async store(assessment: Assessment): Promise<void> {
+    const unstored = this.#unstored.get(assessment);
+    if (!unstored) return;
+    this.#unstored.delete(assessment);
+    await this.#store(assessment, unstored.mode, unstored.successSources);
   }
 
   /** Stores and audits a refresh's assessment (see `assess`), without source success counts. */
@@ -194,8 +217,11 @@ export class RiskEngine {
     const { context, location } = assessment;
     const at = d.clock.now();
     const deviceId = context.device.status === 'valid' ? context.device.deviceId : d.deviceCookies.newDeviceId();
-    // One statement: device upsert, history row, profile count, failure run reset (all or nothing).
-    await d.assessments.learn({
+    // One statement: device upsert, history row, profile count, failure run reset (all or nothing), and the
+    // assessment itself when it was made with `storeLater` (its audit event goes out beside it).
+    const unstored = this.#unstored.get(assessment);
+    this.#unstored.delete(assessment);
+    const learned = d.assessments.learn({
       tenantId: context.tenantId,
       userId: context.userId,
       username: context.username,
@@ -220,49 +246,61 @@ export class RiskEngine {
         accuracyKm: location?.accuracyKm,
         deviceId,
       },
+      ...(unstored
+        ? { assessment: { row: this.#row(assessment), successes: { username: context.username, sources: unstored.successSources, at: assessment.at } } }
+        : {}),
     });
+    await Promise.all([learned, unstored ? this.#audit(assessment, unstored.mode) : undefined]);
     return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
   }
 
   /** The assessment row and the sources' success counts in one statement; the audit event joins a group commit. */
   async #store(a: Assessment, mode: SignInPolicy['mode'], successSources: readonly string[]): Promise<void> {
-    const { context } = a;
-    const outcome = a.decision.computed.outcome;
     await Promise.all([
-      this.#d.assessments.insert(context.tenantId, {
-        id: a.id,
-        at: a.at,
-        userId: context.userId,
-        username: context.username,
-        clientId: context.clientId ?? null,
-        ip: a.ip,
+      this.#d.assessments.insert(a.context.tenantId, this.#row(a), { username: a.context.username, sources: successSources, at: a.at }),
+      this.#audit(a, mode),
+    ]);
+  }
+
+  #row(a: Assessment): StoredAssessment {
+    const { context } = a;
+    return {
+      id: a.id,
+      at: a.at,
+      userId: context.userId,
+      username: context.username,
+      clientId: context.clientId ?? null,
+      ip: a.ip,
+      level: a.level,
+      score: a.score,
+      outcome: a.decision.computed.outcome,
+      enforced: a.decision.enforced,
+      policyRule: a.decision.policyRule,
+      contributions: a.contributions,
+    };
+  }
+
+  #audit(a: Assessment, mode: SignInPolicy['mode']): Promise<unknown> {
+    const { context } = a;
+    return this.#d.audit.record(context.tenantId, {
+      type: 'risk.assessment',
+      actor: `user:${context.userId}`,
+      subject: `user:${context.userId}`,
+      ip: a.ip,
+      details: {
+        assessmentId: a.id,
         level: a.level,
         score: a.score,
-        outcome,
-        enforced: a.decision.enforced,
-        policyRule: a.decision.policyRule,
         contributions: a.contributions,
-      }, { username: context.username, sources: successSources, at: a.at }),
-      this.#d.audit.record(context.tenantId, {
-        type: 'risk.assessment',
-        actor: `user:${context.userId}`,
-        subject: `user:${context.userId}`,
-        ip: a.ip,
-        details: {
-          assessmentId: a.id,
-          level: a.level,
-          score: a.score,
-          contributions: a.contributions,
-          policyRule: a.decision.policyRule,
-          outcome,
-          ...(a.decision.computed.outcome === 'step-up' ? { stepUp: a.decision.computed.factor, acr: a.decision.computed.acr } : {}),
-          enforced: a.decision.enforced,
-          mode,
-          clientId: context.clientId ?? null,
-          country: a.location?.country ?? null,
-        },
-      }),
-    ]);
+        policyRule: a.decision.policyRule,
+        outcome: a.decision.computed.outcome,
+        ...(a.decision.computed.outcome === 'step-up' ? { stepUp: a.decision.computed.factor, acr: a.decision.computed.acr } : {}),
+        enforced: a.decision.enforced,
+        mode,
+        clientId: context.clientId ?? null,
+        country: a.location?.country ?? null,
+      },
+    });
   }
 
   async #place(rawIp: string): Promise<Place> {

@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/schema.ts';
+import { AuditRepository } from '../../src/audit/audit-repository.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { accountKey } from '../../src/risk/signals/failure-counters.ts';
 import { PostgresFailureCounters } from '../../src/risk/signals/postgres-failure-counters.ts';
@@ -64,6 +65,34 @@ describe('round trips', () => {
       expect(completed.sql).toHaveLength(1);
       expect(completed.sql[0]).toMatch(/^with "device" as \(insert into "devices"[\s\S]*"history" as \(insert into "signin_history"[\s\S]*"profile" as \(insert into "risk_profiles"[\s\S]*delete from "account_failures"/);
     }
+  });
+
+  it('an allowed sign-in stored with complete(): assess 1 statement, complete 1 that also writes the assessment', async () => {
+    const user = await insertUser(m.db, T, 'later');
+    const device = await establish(f, T, user, 'later', { n: 3 });
+    await f.policies.get(T);
+    const assessed = await counted(() => f.engine.assess(context(T, user, 'later', { device }), { storeLater: true }));
+    expect(assessed.sql).toHaveLength(1);
+    expect(await f.assessments.find(T, assessed.result.id)).toBeUndefined();
+    const completed = await counted(() => f.engine.complete(assessed.result));
+    expect(completed.sql).toHaveLength(1);
+    expect(completed.sql[0]).toMatch(/"assessment" as \(insert into "risk_assessments"[\s\S]*"successes" as \(insert into "source_attempts"/);
+    expect(await f.assessments.find(T, assessed.result.id)).toMatchObject({ id: assessed.result.id, outcome: 'allow' });
+    const [history] = await m.db.selectFrom('signin_history').select('assessment_id').where('tenant_id', '=', T).where('user_id', '=', user).orderBy('at', 'desc').execute();
+    expect(history?.assessment_id).toBe(assessed.result.id);
+    // Written once: a later store() is a no-op.
+    const again = await counted(() => f.engine.store(assessed.result));
+    expect(again.sql).toHaveLength(0);
+  });
+
+  it('store() writes an assessment made with storeLater that does not complete, once', async () => {
+    const user = await insertUser(m.db, T, 'stored');
+    const a = await f.engine.assess(context(T, user, 'stored'), { storeLater: true });
+    await f.engine.store(a);
+    await f.engine.store(a);
+    expect(await f.assessments.find(T, a.id)).toMatchObject({ id: a.id });
+    const events = await new AuditRepository(m.db).list(T, { type: 'risk.assessment', subject: `user:${user}`, limit: 10 });
+    expect(events.items.filter((e) => e.details.assessmentId === a.id)).toHaveLength(1);
   });
 
   it('reads in one statement what the single-purpose methods read', async () => {

@@ -13,7 +13,8 @@ export async function settle(deps: InteractionDeps, req: Request, res: Response,
   const { pending } = step;
   switch (step.kind) {
     case 'allow':
-      await finishSignIn(deps, req, res, provider, pending, undefined);
+      // An allowed first factor always meets its requirement; should it not, its assessment is still kept.
+      if (!(await finishSignIn(deps, req, res, provider, pending, undefined)) && pending.assessment) await deps.risk?.store(pending.assessment);
       return;
     case 'step-up':
       await deps.pending.save(tenant, details.uid, pending);

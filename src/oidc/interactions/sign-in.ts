@@ -147,8 +147,11 @@ export async function afterFirstFactor(deps: SignInDeps, s: FirstFactorSignIn): 
     passkeyBound: false,
     currentAcr,
     ...(s.clientId ? { clientId: s.clientId } : {}),
-  });
+  }, { storeLater: true });
   const decision = withRequestedAcr(assessment.decision.effective, s.requestedAcr, currentAcr);
+  // An allowed sign-in finishes now, and complete() writes the assessment with what it learns (one
+  // statement); anything else keeps the assessment on its own before the step-up or the refusal.
+  if (decision.outcome !== 'allow') await deps.risk.store(assessment);
   const reason = assessment.decision.effective.outcome === 'allow' ? undefined : assessment.reason;
   return toStep(decision, { ...base, assessment, stepUpMaxAgeSeconds: assessment.decision.stepUpMaxAgeSeconds }, reason);
 }

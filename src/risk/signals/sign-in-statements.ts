@@ -10,7 +10,8 @@
  * PostgresFailureCounters), which share the builders below.
  */
 import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Insertable } from 'kysely';
+import type { Database, RiskAssessmentsTable } from '../../db/schema.ts';
 import type { DeviceRecord, DeviceSighting } from './device-repository.ts';
 import { accountKey, bucketOf, type AccountFailures, type SourceStats, type SourceWindows } from './failure-counters.ts';
 import type { RiskProfile, SignInRecord } from './history-repository.ts';
@@ -253,16 +254,32 @@ export interface Learned {
   readonly assessmentId: string | null;
   readonly record: SignInRecord;
   readonly sighting: DeviceSighting;
+  /** The sign-in's assessment, when it was not stored yet: written by the same statement. */
+  readonly assessment?: { readonly row: Insertable<RiskAssessmentsTable>; readonly successes?: SuccessCount };
 }
 
-/** complete()'s writes in one statement: device, history, profile, and the account's failure run reset. */
+/** Successful first factors to count for the sources of a sign-in. */
+export interface SuccessCount {
+  readonly username: string;
+  readonly sources: readonly string[];
+  readonly at: Date;
+}
+
+/**
+ * complete()'s writes in one statement: device, history, profile, and the account's failure run reset; with
+ * `assessment`, the assessment row and its sources' success counts too.
+ */
 export async function learnSignIn(db: Kysely<Database>, l: Learned): Promise<void> {
-  await db
+  const base = db
     .with('device', (q) => deviceUpsert(q, l.tenantId, l.userId, l.sighting).returning('id'))
     .with('history', (q) => historyInsert(q, l.tenantId, l.userId, l.historyId, l.assessmentId, l.record).returning('id'))
-    .with('profile', (q) => profileCount(q, l.tenantId, l.userId, l.record.at).returning('user_id'))
-    .deleteFrom('account_failures')
-    .where('tenant_id', '=', l.tenantId)
-    .where('username', '=', accountKey(l.username))
-    .execute();
+    .with('profile', (q) => profileCount(q, l.tenantId, l.userId, l.record.at).returning('user_id'));
+  const assessment = l.assessment;
+  const withAssessment = assessment ? base.with('assessment', (q) => q.insertInto('risk_assessments').values(assessment.row).returning('id')) : base;
+  const successes = assessment?.successes;
+  const all =
+    successes && successes.sources.length > 0
+      ? withAssessment.with('successes', (q) => sourceAttempts(q, l.tenantId, successes.username, successes.sources, successes.at, 'successes').returning('source'))
+      : withAssessment;
+  await all.deleteFrom('account_failures').where('tenant_id', '=', l.tenantId).where('username', '=', accountKey(l.username)).execute();
 }
