@@ -11,6 +11,7 @@
  *
  * With RISK_ENGINE=off only the first factor and the acr the app requires are checked (benchmarks).
  */
+import type { UserRow } from '../../db/schema.ts';
 import type { PasswordAuthenticator } from '../../identity/password-authenticator.ts';
 import type { UserRepository } from '../../identity/user-repository.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -78,13 +79,18 @@ export async function gate(deps: SignInDeps, attempt: SignInAttempt): Promise<Ex
 
 export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promise<FirstStep> {
   const attempt = { tenantId: a.tenantId, username: a.username, ip: a.ip, userAgent: a.userAgent, device: a.device };
+  let lookedUp: { readonly user: UserRow | undefined } | undefined;
   if (deps.risk) {
-    // The user id only matters to spare a known device from the lockout: look it up only then.
-    const userId = a.device.status === 'valid' ? (await deps.users.findByUsername(a.tenantId, a.username))?.id : undefined;
+    // The user id only matters to spare a known device from the lockout: look it up only then (and hand
+    // the row to the password check, which would read it again).
+    if (a.device.status === 'valid' && a.username.length > 0 && a.username.length <= 256) {
+      lookedUp = { user: await deps.users.findByUsername(a.tenantId, a.username) };
+    }
+    const userId = lookedUp?.user?.id;
     const gated = await gate(deps, { ...attempt, ...(userId ? { userId } : {}) });
     if (gated) return { kind: 'gated', gate: gated };
   }
-  const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password);
+  const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password, lookedUp);
   if (!result.ok) {
     await deps.risk?.recordFailure({ ...attempt, ...(result.userId ? { userId: result.userId } : {}) });
     return { kind: 'failed', reason: result.reason, userId: result.userId };
