@@ -11,7 +11,7 @@
  * with them (admin changes). Those are rare, so the lock is cheap.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
@@ -184,8 +184,24 @@ export class AuditLog {
       rows.push(row);
     }
     try {
-      await this.#db.transaction().execute(async (trx) => {
-        const fresh = [...working].filter(([, h]) => !h.persisted);
+      const fresh = [...working].filter(([, h]) => !h.persisted);
+      if (fresh.length === 0 && rows.length <= ROWS_PER_STATEMENT) {
+        // The usual batch: its rows and its chains' new heads in one statement (one round trip, one commit).
+        const heads = [...working];
+        const byChain = (value: (h: ChainHead) => RawBuilder<unknown>): RawBuilder<never> =>
+          sql<never>`case chain_id ${sql.join(heads.map(([, h]) => sql`when ${h.chainId}::uuid then ${value(h)}`), sql` `)} end`;
+        await this.#db
+          .with('heads', (q) =>
+            q
+              .updateTable('audit_chains')
+              .set({ head_seq: byChain((h) => sql`${h.seq}::bigint`), head_hash: byChain((h) => sql`${h.hash}::text`) })
+              .where((eb) => eb.or(heads.map(([tenantId, h]) => eb.and([eb('tenant_id', '=', tenantId), eb('chain_id', '=', h.chainId)]))))
+              .returning('chain_id'),
+          )
+          .insertInto('audit_events')
+          .values(rows)
+          .execute();
+      } else await this.#db.transaction().execute(async (trx) => {
         if (fresh.length > 0) {
           await trx
             .insertInto('audit_chains')
