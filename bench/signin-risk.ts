@@ -19,7 +19,7 @@
  * rounds of each round's own share: pairing cancels the slow drifts of a shared machine's speed, and the median
  * one disturbed round. The share of all rounds pooled is printed beside it.
  * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS
- * (default 5).
+ * (default 7).
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -33,7 +33,7 @@ import { latency, rate, renderTable, type Row } from './lib/report.ts';
 
 const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 8);
-const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 7);
 const TENANT = 'bench-signin';
 const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString('hex')}`;
 /** The engine's share of a sign-in must stay below this. */
