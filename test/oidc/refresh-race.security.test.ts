@@ -66,7 +66,9 @@ describe('concurrent refresh-token redemption', () => {
       await holder.query('begin');
       await holder.query(`select 1 from oidc_payloads where tenant_id = 'race' and model = 'RefreshToken' and id = $1 for update`, [refreshToken]);
       const racing = Promise.allSettled([oidc.refreshTokenGrant(config, refreshToken), oidc.refreshTokenGrant(config, refreshToken)]);
+      const until = Date.now() + 15_000;
       for (let waiting = 0; waiting < 2; ) {
+        expect(Date.now(), 'both redemptions should queue on the token row').toBeLessThan(until);
         await new Promise((resolve) => setTimeout(resolve, 20));
         const { rows } = await holder.query<{ n: number }>(
           `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
