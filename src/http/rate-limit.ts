@@ -79,9 +79,13 @@ interface LocalWindow {
   known: number;
   /** Hits accepted here and not yet added to the shared counter. */
   pending: number;
-  /** Hits being added by the flush under way. */
+  /** Hits being added by the statement under way. */
   inflight: number;
-  flushing: Promise<void> | undefined;
+  /**
+   * The statement under way, if any. A window sends one statement at a time: a total that comes back while
+   * another statement's hits are still counted as in flight would count those hits twice.
+   */
+  busy: Promise<unknown> | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -108,18 +112,19 @@ export class RateLimiter {
     }
     const fresh = !this.#windows.has(windowKey(tenantId, bucket, start));
     const w = this.#window(tenantId, bucket, start, windowSeconds);
-    const estimate = w.known + w.inflight + w.pending + 1;
-    if (estimate > limit) throw refuse();
-    if (fresh || limit - estimate < limit / 10) {
-      // A node's first hit of a window learns what the other nodes counted; near the limit every hit goes
-      // to the shared counter at once, so batching cannot overshoot there.
-      const hits = await this.#store.increment(tenantId, bucket, new Date(start), windowSeconds);
-      w.known = Math.max(w.known, hits);
-      if (hits > limit) throw refuse();
+    const estimate = (): number => w.known + w.inflight + w.pending + 1;
+    if (estimate() > limit) throw refuse();
+    if (!fresh && limit - estimate() >= limit / 10) {
+      w.pending += 1;
+      w.timer ??= setTimeout(() => void this.#flush(w), FLUSH_MS).unref();
       return;
     }
-    w.pending += 1;
-    w.timer ??= setTimeout(() => void this.#flush(w), FLUSH_MS).unref();
+    // A node's first hit of a window learns what the other nodes counted; near the limit every hit goes to
+    // the shared counter at once (with whatever is pending), so batching cannot overshoot there.
+    await idle(w);
+    if (!fresh && estimate() > limit) throw refuse();
+    const hits = await this.#send(w, 1);
+    if (hits > limit) throw refuse();
   }
 
   /** Adds every locally counted hit to the shared counters (also used on shutdown). */
@@ -132,7 +137,7 @@ export class RateLimiter {
     let w = this.#windows.get(key);
     if (!w) {
       this.#forgetEnded(start);
-      w = { tenantId, bucket, start, windowSeconds, known: 0, pending: 0, inflight: 0, flushing: undefined, timer: undefined };
+      w = { tenantId, bucket, start, windowSeconds, known: 0, pending: 0, inflight: 0, busy: undefined, timer: undefined };
       this.#windows.set(key, w);
     }
     return w;
@@ -141,34 +146,48 @@ export class RateLimiter {
   /** Drops windows that started before `current` and hold nothing unflushed. */
   #forgetEnded(current: number): void {
     for (const [key, w] of this.#windows) {
-      if (w.start < current && w.pending === 0 && !w.timer && !w.flushing) this.#windows.delete(key);
+      if (w.start < current && w.pending === 0 && !w.timer && !w.busy) this.#windows.delete(key);
     }
   }
 
   async #flush(w: LocalWindow): Promise<void> {
     clearTimeout(w.timer);
     w.timer = undefined;
-    // One flush at a time per window; a caller arriving meanwhile waits for it, then sends what is left.
-    while (w.flushing) await w.flushing;
-    const n = w.pending;
-    if (n === 0) return;
-    w.pending = 0;
-    w.inflight = n;
-    w.flushing = (async () => {
-      try {
-        const total = await this.#store.increment(w.tenantId, w.bucket, new Date(w.start), w.windowSeconds, n);
-        w.known = Math.max(w.known, total);
-      } catch {
-        // The store is unreachable: keep the hits and try again later.
-        w.pending += n;
-        w.timer ??= setTimeout(() => void this.#flush(w), FLUSH_MS * 10).unref();
-      } finally {
-        w.inflight = 0;
-        w.flushing = undefined;
-      }
-    })();
-    await w.flushing;
+    // One statement at a time per window; a caller arriving meanwhile waits for it, then sends what is left.
+    await idle(w);
+    if (w.pending === 0) return;
+    try {
+      await this.#send(w, 0);
+    } catch {
+      // The store is unreachable: the hits are pending again; try later.
+      w.timer ??= setTimeout(() => void this.#flush(w), FLUSH_MS * 10).unref();
+    }
   }
+
+  /** Adds the pending hits and `extra` more in one statement (the window must not be busy); the new total. */
+  async #send(w: LocalWindow, extra: number): Promise<number> {
+    const carried = w.pending;
+    w.pending = 0;
+    w.inflight = carried + extra;
+    const sent = this.#store.increment(w.tenantId, w.bucket, new Date(w.start), w.windowSeconds, carried + extra);
+    w.busy = sent;
+    try {
+      const total = await sent;
+      w.known = Math.max(w.known, total);
+      return total;
+    } catch (error) {
+      w.pending += carried;
+      throw error;
+    } finally {
+      w.inflight = 0;
+      w.busy = undefined;
+    }
+  }
+}
+
+/** Waits until the window has no statement under way (whether that statement succeeded or not). */
+async function idle(w: LocalWindow): Promise<void> {
+  while (w.busy) await w.busy.catch(() => undefined);
 }
 
 function windowKey(tenantId: string, bucket: string, start: number): string {

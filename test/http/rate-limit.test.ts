@@ -132,3 +132,42 @@ describe('postgres counter clean-up', () => {
     expect(rows.map((r) => r.bucket)).toEqual(['new']);
   });
 });
+
+describe('a window sends one statement at a time', () => {
+  it('accepts exactly the limit when a flush is still under way as the hits near the limit', async () => {
+    // Hits 2 to 900 are counted locally at once; from there on each goes to the store, and the 100 ms flush
+    // timer of the local ones fires among them. A store whose statements take a few milliseconds, with the
+    // overlap of one window's statements recorded:
+    // a total that came back while a flush's hits were still counted as in flight used to count them twice
+    // and refuse hits below the limit.
+    let total = 0;
+    let running = 0;
+    let maxRunning = 0;
+    const store: CounterStore = {
+      async increment(_tenant, _bucket, _start, _seconds, by = 1) {
+        running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 4));
+        total += by;
+        running -= 1;
+        return total;
+      },
+    };
+    const limiter = new RateLimiter(store, fixedNow);
+    const limit = { limit: 1000, windowSeconds: 60 };
+    let accepted = 0;
+    for (let i = 0; i < 1200; i++) {
+      try {
+        await limiter.hit('acme', 'client:slow-store', limit);
+        accepted += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(TooManyRequests);
+      }
+    }
+    await limiter.flushAll();
+    expect(accepted).toBe(1000);
+    expect(total).toBe(1000);
+    expect(maxRunning).toBe(1);
+  });
+});
+
