@@ -25,6 +25,7 @@ import { scoreOf, type HardRuleHit } from './scoring.ts';
 import type { DeviceRecord, DeviceRepository } from './signals/device-repository.ts';
 import type { FailureCounters } from './signals/failure-counters.ts';
 import type { SignInHistory } from './signals/history-repository.ts';
+import type { Signals } from './signals/sign-in-statements.ts';
 import type { Contribution, RiskFacts, RiskLevel, Rule, SignInAttempt, SignInContext } from './types.ts';
 import { userAgentFamily } from './user-agent.ts';
 import { DEFAULT_WEIGHTS, THRESHOLDS, type Weights } from './weights.ts';
@@ -43,6 +44,27 @@ export interface RiskEngineDeps {
   readonly clock: Clock;
   readonly weights?: Partial<Weights>;
   readonly rules?: readonly Rule[];
+}
+
+const PREFETCHED = Symbol('prefetched signals');
+
+/** How long signals read by precheckSignIn may stand in for assess's own read (a password check's time). */
+const PREFETCH_MAX_AGE_MS = 10_000;
+
+/** What precheckSignIn read, for assess to reuse; only the engine makes one. */
+export interface PrefetchedSignals {
+  readonly [PREFETCHED]: true;
+  readonly tenantId: string;
+  readonly username: string;
+  readonly ip: string;
+  readonly device: { readonly userId: string; readonly deviceId: string } | undefined;
+  readonly trusted: boolean;
+  readonly at: Date;
+  readonly signals: Signals;
+}
+
+function sameDevice(a: PrefetchedSignals['device'], b: PrefetchedSignals['device']): boolean {
+  return a?.userId === b?.userId && a?.deviceId === b?.deviceId;
 }
 
 export interface Assessment {
@@ -94,18 +116,41 @@ export class RiskEngine {
   }
 
   async precheck(attempt: SignInAttempt): Promise<Gate> {
+    return (await this.#precheck(attempt, false)).gate;
+  }
+
+  /**
+   * `precheck` for a password sign-in: its one read also takes what `assess` will need (every source, and
+   * the profile and recent sign-ins of the user the typed username names), handed back as `prefetched` for
+   * `assess` to reuse. The password check in between changes none of it; only a concurrent attempt on the
+   * same account or address in those milliseconds is not seen, as it would not have been a moment earlier.
+   */
+  async precheckSignIn(attempt: SignInAttempt): Promise<{ readonly gate: Gate; readonly prefetched: PrefetchedSignals }> {
+    const checked = await this.#precheck(attempt, true);
+    return { gate: checked.gate, prefetched: checked.prefetched as PrefetchedSignals };
+  }
+
+  async #precheck(attempt: SignInAttempt, prefetch: boolean): Promise<{ gate: Gate; prefetched?: PrefetchedSignals }> {
     const now = this.#d.clock.now();
     const [policy, place] = await Promise.all([this.#d.policies.get(attempt.tenantId), this.#place(attempt.ip)]);
     const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
     // One round trip: the account's run, the IP and network windows, the device of a valid cookie.
-    const { account, sources, knownDevice } = await this.#d.assessments.signals({
+    const signals = await this.#d.assessments.signals({
       tenantId: attempt.tenantId,
       username: attempt.username,
       resetBefore: this.#resetBefore(now),
-      sources: trusted ? [] : place.sources.slice(0, 2),
+      sources: trusted ? [] : prefetch ? place.sources : place.sources.slice(0, 2),
       windows: this.#windows(now),
       device: deviceOf(attempt),
+      ...(prefetch ? { history: this.#history({ username: attempt.username }, now) } : {}),
     });
+    const prefetched = prefetch
+      ? { [PREFETCHED]: true as const, tenantId: attempt.tenantId, username: attempt.username, ip: place.ip, device: deviceOf(attempt), trusted, at: now, signals }
+      : undefined;
+    return { gate: this.#gate(signals, policy, now), ...(prefetched ? { prefetched } : {}) };
+  }
+
+  #gate({ account, sources, knownDevice }: Signals, policy: SignInPolicy, now: Date): Gate {
     const s = THRESHOLDS.sources;
     const [ip, net] = sources;
     if (ip && ip.recentFailures >= s.throttlePerIp) return { kind: 'throttled', scope: 'ip', retryAfterSeconds: 60 };
@@ -133,6 +178,8 @@ export class RiskEngine {
   async assess(
     context: SignInContext,
     options: {
+      /** From `precheckSignIn` for this sign-in: used when it is about the same user, address and device. */
+      readonly prefetched?: PrefetchedSignals;
       readonly purpose?: 'sign-in' | 'refresh';
       /**
        * Sign-in only: write the assessment later, with `complete` (one statement for both: the allowed
@@ -146,16 +193,29 @@ export class RiskEngine {
     const [tenantPolicy, place] = await Promise.all([d.policies.get(context.tenantId), this.#place(context.ip)]);
     const policy = effectivePolicy(tenantPolicy, context.clientId);
     const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
-    // One round trip for every stored signal; a trusted address is exempt from source counters.
-    const { profile, recent, knownDevice, account, sources } = await d.assessments.signals({
-      tenantId: context.tenantId,
-      username: context.username,
-      resetBefore: this.#resetBefore(now),
-      sources: trusted ? [] : place.sources,
-      windows: this.#windows(now),
-      device: deviceOf(context),
-      history: { userId: context.userId, limit: THRESHOLDS.recentSignIns, since: new Date(now.getTime() - THRESHOLDS.recentDays * 86_400_000) },
-    });
+    // One round trip for every stored signal (none when precheckSignIn read them for this very sign-in);
+    // a trusted address is exempt from source counters.
+    const p = options.prefetched;
+    const reusable =
+      p !== undefined &&
+      p.tenantId === context.tenantId &&
+      p.username === context.username &&
+      p.signals.userId === context.userId &&
+      p.ip === place.ip &&
+      p.trusted === trusted &&
+      sameDevice(p.device, deviceOf(context)) &&
+      now.getTime() - p.at.getTime() <= PREFETCH_MAX_AGE_MS;
+    const { profile, recent, knownDevice, account, sources } = reusable
+      ? p.signals
+      : await d.assessments.signals({
+          tenantId: context.tenantId,
+          username: context.username,
+          resetBefore: this.#resetBefore(now),
+          sources: trusted ? [] : place.sources,
+          windows: this.#windows(now),
+          device: deviceOf(context),
+          history: this.#history({ id: context.userId }, now),
+        });
     const facts: RiskFacts = {
       now,
       context,
@@ -301,6 +361,10 @@ export class RiskEngine {
         country: a.location?.country ?? null,
       },
     });
+  }
+
+  #history(user: { readonly id: string } | { readonly username: string }, now: Date) {
+    return { user, limit: THRESHOLDS.recentSignIns, since: new Date(now.getTime() - THRESHOLDS.recentDays * 86_400_000) };
   }
 
   async #place(rawIp: string): Promise<Place> {

@@ -95,6 +95,46 @@ describe('round trips', () => {
     expect(events.items.filter((e) => e.details.assessmentId === a.id)).toHaveLength(1);
   });
 
+  it("a password sign-in reads its signals once: assess reuses precheckSignIn's read, and decides the same", async () => {
+    const user = await insertUser(m.db, T, 'Once.Only');
+    const device = await establish(f, T, user, 'Once.Only', { n: 12, gapMs: 30 * MINUTE });
+    await f.policies.get(T);
+    // The username as typed (case differs from the stored one): the read finds the user all the same.
+    const typed = 'once.ONLY';
+    const pre = await counted(() => f.engine.precheckSignIn({ tenantId: T, userId: user, username: typed, ip: IPS.sydney, device }));
+    expect(pre.result.gate).toEqual({ kind: 'proceed' });
+    expect(pre.sql).toHaveLength(1);
+    const reused = await counted(() =>
+      f.engine.assess(context(T, user, typed, { ip: IPS.sydney, device }), { storeLater: true, prefetched: pre.result.prefetched }),
+    );
+    expect(reused.sql).toHaveLength(0);
+    const fresh = await f.engine.assess(context(T, user, typed, { ip: IPS.sydney, device }), { storeLater: true });
+    expect(reused.result.contributions).toEqual(fresh.contributions);
+    expect(reused.result.level).toBe(fresh.level);
+    expect(reused.result.contributions.map((c) => c.code)).toContain('impossible_travel');
+  });
+
+  it('does not reuse a prefetched read for another user, address or device, or once it is old', async () => {
+    const user = await insertUser(m.db, T, 'guarded');
+    const other = await insertUser(m.db, T, 'guarded2');
+    const device = await establish(f, T, user, 'guarded', { n: 2 });
+    await f.policies.get(T);
+    const { prefetched } = await f.engine.precheckSignIn({ tenantId: T, userId: user, username: 'guarded', ip: IPS.paris, device });
+    const cases = [
+      context(T, other, 'guarded', { ip: IPS.paris, device }),
+      context(T, user, 'guarded', { ip: IPS.sydney, device }),
+      context(T, user, 'guarded', { ip: IPS.paris }),
+    ];
+    for (const c of cases) {
+      const a = await counted(() => f.engine.assess(c, { storeLater: true, prefetched }));
+      expect(a.sql).toHaveLength(1);
+    }
+    f.clock.advance(MINUTE);
+    await f.policies.get(T);
+    const late = await counted(() => f.engine.assess(context(T, user, 'guarded', { ip: IPS.paris, device }), { storeLater: true, prefetched }));
+    expect(late.sql).toHaveLength(1);
+  });
+
   it('reads in one statement what the single-purpose methods read', async () => {
     const user = await insertUser(m.db, T, 'Mixed.Case');
     const device = await establish(f, T, user, 'Mixed.Case', { n: 4, gapMs: 30 * MINUTE });
@@ -113,9 +153,10 @@ describe('round trips', () => {
       sources,
       windows,
       device: { userId: user, deviceId: device.deviceId },
-      history: { userId: user, limit: 3, since },
+      history: { user: { id: user }, limit: 3, since },
     });
     expect(combined).toEqual({
+      userId: user,
       account: await counters.account(T, 'MIXED.case', new Date(0)),
       sources: await counters.sources(T, sources, windows),
       knownDevice: await f.devices.find(T, user, device.deviceId),

@@ -19,7 +19,7 @@ import type { FactorRepository } from '../../mfa/factor-repository.ts';
 import { ACR, acrRank, acrSatisfies, authenticationContext, type Acr, type AmrValue, type AuthenticationEvent } from '../../mfa/amr.ts';
 import type { RecoveryCodes } from '../../mfa/recovery-codes.ts';
 import type { PasskeyService } from '../../mfa/webauthn.ts';
-import type { Assessment, Gate, RiskEngine } from '../../risk/engine.ts';
+import type { Assessment, Gate, PrefetchedSignals, RiskEngine } from '../../risk/engine.ts';
 import { effectivePolicy, type Decision } from '../../risk/policy.ts';
 import type { DeviceVerdict, SignInAttempt } from '../../risk/types.ts';
 import { strongest, type SignInPolicySource } from '../step-up-check.ts';
@@ -80,6 +80,7 @@ export async function gate(deps: SignInDeps, attempt: SignInAttempt): Promise<Ex
 export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promise<FirstStep> {
   const attempt = { tenantId: a.tenantId, username: a.username, ip: a.ip, userAgent: a.userAgent, device: a.device };
   let lookedUp: { readonly user: UserRow | undefined } | undefined;
+  let prefetched: PrefetchedSignals | undefined;
   if (deps.risk) {
     // The user id only matters to spare a known device from the lockout: look it up only then (and hand
     // the row to the password check, which would read it again).
@@ -87,8 +88,10 @@ export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promis
       lookedUp = { user: await deps.users.findByUsername(a.tenantId, a.username) };
     }
     const userId = lookedUp?.user?.id;
-    const gated = await gate(deps, { ...attempt, ...(userId ? { userId } : {}) });
-    if (gated) return { kind: 'gated', gate: gated };
+    // One read for the gate and, if the password is right, for the assessment too.
+    const checked = await deps.risk.precheckSignIn({ ...attempt, ...(userId ? { userId } : {}) });
+    if (checked.gate.kind !== 'proceed') return { kind: 'gated', gate: checked.gate };
+    prefetched = checked.prefetched;
   }
   const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password, lookedUp);
   if (!result.ok) {
@@ -101,6 +104,7 @@ export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promis
     factor: { method: 'password' },
     clientId: a.clientId,
     requestedAcr: a.requestedAcr,
+    ...(prefetched ? { prefetched } : {}),
   });
 }
 
@@ -116,6 +120,8 @@ export interface FirstFactorSignIn {
   readonly device: DeviceVerdict;
   readonly clientId: string | null;
   readonly requestedAcr: Acr | undefined;
+  /** What the risk gate read before the password check (password sign-ins): the assessment reuses it. */
+  readonly prefetched?: PrefetchedSignals;
 }
 
 export type DecidedStep = Extract<FirstStep, { kind: 'allow' | 'step-up' | 'deny' }>;
@@ -153,7 +159,7 @@ export async function afterFirstFactor(deps: SignInDeps, s: FirstFactorSignIn): 
     passkeyBound: false,
     currentAcr,
     ...(s.clientId ? { clientId: s.clientId } : {}),
-  }, { storeLater: true });
+  }, { storeLater: true, ...(s.prefetched ? { prefetched: s.prefetched } : {}) });
   const decision = withRequestedAcr(assessment.decision.effective, s.requestedAcr, currentAcr);
   // An allowed sign-in finishes now, and complete() writes the assessment with what it learns (one
   // statement); anything else keeps the assessment on its own before the step-up or the refusal.

@@ -27,10 +27,17 @@ export interface SignalsQuery {
   /** The device of a valid cookie, looked up for this user. */
   readonly device?: { readonly userId: string; readonly deviceId: string };
   /** The user's profile and recent sign-ins (assess only): newest first, at most `limit`, none before `since`. */
-  readonly history?: { readonly userId: string; readonly limit: number; readonly since: Date };
+  readonly history?: {
+    /** The user, or (before the password check, when only the typed username is known) their username. */
+    readonly user: { readonly id: string } | { readonly username: string };
+    readonly limit: number;
+    readonly since: Date;
+  };
 }
 
 export interface Signals {
+  /** The user whose profile and history were read (by id, or found by username; undefined: none). */
+  readonly userId?: string;
   readonly account: AccountFailures;
   readonly sources: SourceStats[];
   readonly knownDevice: DeviceRecord | undefined;
@@ -40,6 +47,7 @@ export interface Signals {
 
 /** json columns: pg parses them; timestamps arrive as ISO 8601 strings with an offset. */
 interface SignalsRow {
+  user_id: string | null;
   account: { consecutive: number; last_failure_at: string } | null;
   sources: { source: string; failures: number; successes: number; distinct_failed: number; recent_failures: number }[] | null;
   device: {
@@ -74,6 +82,7 @@ const opt = <T>(value: T | null): T | undefined => value ?? undefined;
 export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promise<Signals> {
   const { rows } = await sql<SignalsRow>`
     select
+      ${userIdOf(q)} as user_id,
       (select json_build_object('consecutive', consecutive, 'last_failure_at', last_failure_at)
          from account_failures
         where tenant_id = ${q.tenantId} and username = ${accountKey(q.username)} and last_failure_at >= ${q.resetBefore}) as account,
@@ -85,6 +94,7 @@ export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promis
   const row = rows[0];
   if (!row) throw new Error('readSignals: no row');
   return {
+    ...(row.user_id === null ? {} : { userId: row.user_id }),
     account: row.account ? { consecutive: row.account.consecutive, lastFailureAt: new Date(row.account.last_failure_at) } : { consecutive: 0 },
     sources: q.sources.map((source) => {
       const r = row.sources?.find((s) => s.source === source);
@@ -153,12 +163,20 @@ function deviceJson(q: SignalsQuery): RawBuilder<unknown> {
        where tenant_id = ${q.tenantId} and user_id = ${q.device.userId} and id = ${q.device.deviceId}) d)`;
 }
 
+/** The history's user id: the given one, or the user with that username (as UserRepository.findByUsername). */
+function userIdOf(q: SignalsQuery): RawBuilder<unknown> {
+  if (!q.history) return sql`null::uuid`;
+  const user = q.history.user;
+  if ('id' in user) return sql`${user.id}::uuid`;
+  return sql`(select id from users where tenant_id = ${q.tenantId} and lower(username) = ${user.username.toLowerCase()})`;
+}
+
 function profileJson(q: SignalsQuery): RawBuilder<unknown> {
   if (!q.history) return NULL_JSON;
   return sql`(select json_build_object('sign_ins', sign_ins, 'first_sign_in_at', first_sign_in_at,
                                        'compromised_at', compromised_at, 'compromised_reason', compromised_reason)
                 from risk_profiles
-               where tenant_id = ${q.tenantId} and user_id = ${q.history.userId})`;
+               where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)})`;
 }
 
 function recentJson(q: SignalsQuery): RawBuilder<unknown> {
@@ -167,7 +185,7 @@ function recentJson(q: SignalsQuery): RawBuilder<unknown> {
   return sql`(select json_agg(r order by r.at desc) from (
       select at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id
         from signin_history
-       where tenant_id = ${q.tenantId} and user_id = ${h.userId} and at >= ${h.since}
+       where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)} and at >= ${h.since}
        order by at desc
        limit ${h.limit}) r)`;
 }
