@@ -309,6 +309,13 @@ function installAuditHooks(tenantId: string, provider: Provider, deps: ProviderD
         state.databaseUnavailable = true;
       }
     }
+    if (!state.databaseUnavailable) {
+      // Counted once the answer is final: a withheld answer or a redemption that lost its race issued nothing.
+      for (const e of state.pendingAudit ?? []) {
+        const grantType = e.details?.grantType;
+        if (e.type === 'token.issued') deps.metrics.tokensIssued.inc({ grant_type: typeof grantType === 'string' ? grantType : 'unknown' });
+      }
+    }
     if (state.databaseUnavailable) {
       // oidc-provider answers 500 for any storage failure; an outage is temporary, so say so (RFC 6749 §5.2).
       ctx.status = 503;
@@ -320,7 +327,6 @@ function installAuditHooks(tenantId: string, provider: Provider, deps: ProviderD
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = grantTypeOf(ctx);
-    deps.metrics.tokensIssued.inc({ grant_type: grantType });
     const accountId = ctx.oidc.entities.Account?.accountId;
     queue(ctx, {
       type: 'token.issued',

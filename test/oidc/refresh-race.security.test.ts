@@ -31,6 +31,13 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** portcullis_tokens_issued_total for refresh_token grants, from /metrics. */
+async function refreshesCounted(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('portcullis_tokens_issued_total{grant_type="refresh_token"}'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 async function offlineRefreshToken(): Promise<string> {
   const { callback, verifier, state } = await signInThroughBrowser(config, user, {
     redirectUri: REDIRECT,
@@ -59,6 +66,7 @@ describe('concurrent refresh-token redemption', () => {
   it('lets the later of two requests that both read the token unconsumed write nothing, and revokes the grant', async () => {
     const refreshToken = await offlineRefreshToken();
     const issuedBefore = (await auditEvents(server, 'race', 'token.issued')).length;
+    const refreshesBefore = await refreshesCounted();
     // Hold the token's row so that both requests read it unconsumed and then queue on it to claim it.
     const holder = new pg.Client({ connectionString: db.url });
     await holder.connect();
@@ -89,6 +97,8 @@ describe('concurrent refresh-token redemption', () => {
       );
       // The loser's answer was withdrawn, so only the winner's tokens are audited as issued.
       expect((await auditEvents(server, 'race', 'token.issued')).length).toBe(issuedBefore + 1);
+      // And only they are counted in the metrics.
+      expect(await refreshesCounted()).toBe(refreshesBefore + 1);
     } finally {
       await holder.end();
     }
