@@ -91,7 +91,7 @@ export class PayloadWriteBatcher {
 
   async #send(batch: Batch): Promise<void> {
     try {
-      await writeStatement(this.#db, batch.members.map((m) => m.writes));
+      await writePayloads(this.#db, batch.members.map((m) => m.writes));
       for (const m of batch.members) m.resolve();
     } catch (error) {
       if (batch.members.length === 1 || isDatabaseUnavailable(error)) {
@@ -101,7 +101,7 @@ export class PayloadWriteBatcher {
       // One request's rows may be the cause: each on its own, so the others still commit.
       await Promise.all(
         batch.members.map((m) =>
-          writeStatement(this.#db, [m.writes]).then(
+          writePayloads(this.#db, [m.writes]).then(
             () => m.resolve(),
             (e: unknown) => m.reject(e),
           ),
@@ -113,8 +113,27 @@ export class PayloadWriteBatcher {
 
 const list = (rows: readonly RawBuilder<unknown>[]): RawBuilder<unknown> => sql.join(rows, sql`, `);
 
-/** The deletes and upserts of several requests (no row twice) as one statement. */
-async function writeStatement(db: Kysely<Database>, all: readonly PayloadWrites[]): Promise<void> {
+/**
+ * The deletes and upserts of one or more requests (no row twice) as one statement. With `claim`, the rows it
+ * names are marked consumed first, and nothing else is written unless every one of them was still unconsumed;
+ * the answer says whether it was.
+ */
+export async function writePayloads(
+  db: Kysely<Database>,
+  all: readonly PayloadWrites[],
+  claim?: { readonly tenantId: string; readonly rows: readonly { readonly model: string; readonly id: string }[] },
+): Promise<boolean> {
+  const ctes: RawBuilder<unknown>[] = [];
+  if (claim && claim.rows.length > 0) {
+    ctes.push(sql`claimed as (
+      update oidc_payloads p set consumed_at = now()
+        from (values ${list(claim.rows.map((c) => sql`(${c.model}::text, ${c.id}::text)`))}) as c(model, id)
+       where p.tenant_id = ${claim.tenantId} and p.model = c.model and p.id = c.id and p.consumed_at is null
+      returning p.id)`);
+    ctes.push(sql`gate as (select count(*) = ${claim.rows.length} as ok from claimed)`);
+  } else {
+    ctes.push(sql`gate as (select true as ok)`);
+  }
   const deletes = all.flatMap((w) => w.deletes.map((d) => sql`(${w.tenantId}::text, ${d.model}::text, ${d.id}::text)`));
   const upserts = all.flatMap((w) =>
     w.upserts.map(
@@ -122,21 +141,22 @@ async function writeStatement(db: Kysely<Database>, all: readonly PayloadWrites[
         sql`(${w.tenantId}::text, ${u.model}::text, ${u.id}::text, ${JSON.stringify(u.payload)}::jsonb, ${u.expiresAt}::timestamptz, ${u.consumedAt}::timestamptz)`,
     ),
   );
-  const ctes: RawBuilder<unknown>[] = [];
   if (deletes.length > 0) {
     ctes.push(sql`removed as (
       delete from oidc_payloads p using (values ${list(deletes)}) as d(tenant_id, model, id)
-       where p.tenant_id = d.tenant_id and p.model = d.model and p.id = d.id
+       where p.tenant_id = d.tenant_id and p.model = d.model and p.id = d.id and (select ok from gate)
       returning 1)`);
   }
   if (upserts.length > 0) {
     ctes.push(sql`written as (
       insert into oidc_payloads (tenant_id, model, id, payload, expires_at, consumed_at)
-      select * from (values ${list(upserts)}) as v(tenant_id, model, id, payload, expires_at, consumed_at)
+      select v.* from (values ${list(upserts)}) as v(tenant_id, model, id, payload, expires_at, consumed_at)
+       where (select ok from gate)
       on conflict (tenant_id, model, id) do update
         set payload = excluded.payload, expires_at = excluded.expires_at,
             consumed_at = coalesce(oidc_payloads.consumed_at, excluded.consumed_at)
       returning 1)`);
   }
-  await sql`with ${sql.join(ctes, sql`, `)} select 1`.execute(db);
+  const result = await sql<{ ok: boolean }>`with ${sql.join(ctes, sql`, `)} select ok from gate`.execute(db);
+  return result.rows[0]?.ok === true;
 }

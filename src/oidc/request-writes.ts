@@ -19,9 +19,9 @@
  * the grant they end, so a flush cannot bring a revoked grant's tokens back.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { PayloadWriteBatcher } from './payload-write-batcher.ts';
+import { writePayloads, type PayloadWriteBatcher } from './payload-write-batcher.ts';
 
 /** A model's row by (model, id). */
 export interface RowKey {
@@ -140,10 +140,6 @@ export interface FlushResult {
   readonly claims: readonly RowKey[];
 }
 
-function valuesList(rows: readonly RawBuilder<unknown>[]): RawBuilder<unknown> {
-  return sql.join(rows, sql`, `);
-}
-
 /**
  * Sends a request's pending writes as one statement (see the module comment); with a batcher, writes that
  * claim nothing share their statement with other requests' (payload-write-batcher.ts).
@@ -162,38 +158,6 @@ export async function flushPendingWrites(
     return { claimsWon: true, claims };
   }
 
-  const ctes: RawBuilder<unknown>[] = [];
-  if (claims.length > 0) {
-    ctes.push(sql`claimed as (
-      update oidc_payloads p set consumed_at = now()
-        from (values ${valuesList(claims.map((c) => sql`(${c.model}::text, ${c.id}::text)`))}) as c(model, id)
-       where p.tenant_id = ${tenantId} and p.model = c.model and p.id = c.id and p.consumed_at is null
-      returning p.id)`);
-    ctes.push(sql`gate as (select count(*) = ${claims.length} as ok from claimed)`);
-  } else {
-    ctes.push(sql`gate as (select true as ok)`);
-  }
-  if (deletes.length > 0) {
-    ctes.push(sql`removed as (
-      delete from oidc_payloads p
-       using (values ${valuesList(deletes.map((d) => sql`(${d.model}::text, ${d.id}::text)`))}) as d(model, id)
-       where p.tenant_id = ${tenantId} and p.model = d.model and p.id = d.id and (select ok from gate)
-      returning p.id)`);
-  }
-  if (upserts.length > 0) {
-    const rows = upserts.map(
-      (u) => sql`(${u.model}::text, ${u.id}::text, ${JSON.stringify(u.payload)}::jsonb, ${u.expiresAt}::timestamptz, ${u.consumedAt}::timestamptz)`,
-    );
-    ctes.push(sql`written as (
-      insert into oidc_payloads (tenant_id, model, id, payload, expires_at, consumed_at)
-      select ${tenantId}, v.model, v.id, v.payload, v.expires_at, v.consumed_at
-        from (values ${valuesList(rows)}) as v(model, id, payload, expires_at, consumed_at)
-       where (select ok from gate)
-      on conflict (tenant_id, model, id) do update
-        set payload = excluded.payload, expires_at = excluded.expires_at,
-            consumed_at = coalesce(oidc_payloads.consumed_at, excluded.consumed_at)
-      returning 1)`);
-  }
-  const result = await sql<{ ok: boolean }>`with ${sql.join(ctes, sql`, `)} select ok from gate`.execute(db);
-  return { claimsWon: result.rows[0]?.ok === true, claims };
+  const claimsWon = await writePayloads(db, [{ tenantId, upserts, deletes }], { tenantId, rows: claims });
+  return { claimsWon, claims };
 }
