@@ -126,11 +126,13 @@ export class RiskEngine {
    * same account or address in those milliseconds is not seen, as it would not have been a moment earlier.
    */
   async precheckSignIn(attempt: SignInAttempt): Promise<{ readonly gate: Gate; readonly prefetched: PrefetchedSignals }> {
-    const checked = await this.#precheck(attempt, true);
-    return { gate: checked.gate, prefetched: checked.prefetched as PrefetchedSignals };
+    const { gate, signals, ip, trusted, at } = await this.#precheck(attempt, true);
+    const prefetched = { [PREFETCHED]: true as const, tenantId: attempt.tenantId, username: attempt.username, ip, device: deviceOf(attempt), trusted, at, signals };
+    return { gate, prefetched };
   }
 
-  async #precheck(attempt: SignInAttempt, prefetch: boolean): Promise<{ gate: Gate; prefetched?: PrefetchedSignals }> {
+  /** The gate and what it was decided on; with `forAssess`, the read covers what `assess` needs too. */
+  async #precheck(attempt: SignInAttempt, forAssess: boolean): Promise<{ gate: Gate; signals: Signals; ip: string; trusted: boolean; at: Date }> {
     const now = this.#d.clock.now();
     const [policy, place] = await Promise.all([this.#d.policies.get(attempt.tenantId), this.#place(attempt.ip)]);
     const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
@@ -139,15 +141,12 @@ export class RiskEngine {
       tenantId: attempt.tenantId,
       username: attempt.username,
       resetBefore: this.#resetBefore(now),
-      sources: trusted ? [] : prefetch ? place.sources : place.sources.slice(0, 2),
+      sources: trusted ? [] : forAssess ? place.sources : place.sources.slice(0, 2),
       windows: this.#windows(now),
       device: deviceOf(attempt),
-      ...(prefetch ? { history: this.#history({ username: attempt.username }, now) } : {}),
+      ...(forAssess ? { history: this.#history({ username: attempt.username }, now) } : {}),
     });
-    const prefetched = prefetch
-      ? { [PREFETCHED]: true as const, tenantId: attempt.tenantId, username: attempt.username, ip: place.ip, device: deviceOf(attempt), trusted, at: now, signals }
-      : undefined;
-    return { gate: this.#gate(signals, policy, now), ...(prefetched ? { prefetched } : {}) };
+    return { gate: this.#gate(signals, policy, now), signals, ip: place.ip, trusted, at: now };
   }
 
   #gate({ account, sources, knownDevice }: Signals, policy: SignInPolicy, now: Date): Gate {
