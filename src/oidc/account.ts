@@ -1,12 +1,22 @@
 /** oidc-provider's account lookup: users of the tenant, claims by scope. Inactive users do not exist here. */
 import type { Account, FindAccount } from 'oidc-provider';
+import type { UserRow } from '../db/schema.ts';
 import type { UserRepository } from '../identity/user-repository.ts';
 import { isUuid } from '../lib/ids.ts';
 
+/** Users already read during a request (by the request's context), so its account lookup need not read them again. */
+const readInRequest = new WeakMap<object, UserRow>();
+
+/** Lets the rest of this request (oidc-provider's account lookup) use a user row just read. */
+export function rememberAccount(ctx: object, user: UserRow): void {
+  readInRequest.set(ctx, user);
+}
+
 export function accountFinder(tenantId: string, users: UserRepository): FindAccount {
-  return async (_ctx, sub): Promise<Account | undefined> => {
+  return async (ctx, sub): Promise<Account | undefined> => {
     if (!isUuid(sub)) return undefined;
-    const user = await users.findById(tenantId, sub);
+    const known = readInRequest.get(ctx);
+    const user = known?.id === sub && known.tenant_id === tenantId ? known : await users.findById(tenantId, sub);
     if (!user?.active) return undefined;
     return {
       accountId: user.id,

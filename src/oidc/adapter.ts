@@ -20,6 +20,12 @@ import type { PendingWrites, RequestWrites } from './request-writes.ts';
 /** Models whose `consume` marks single-use credentials. */
 const GRANT_SOURCES = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
+/**
+ * Models whose lookup inside a request is followed by oidc-provider's lookup of their Grant (the code and
+ * refresh-token grants validate it at once): both rows come back from one statement.
+ */
+const GRANT_HOLDERS = new Set(['AuthorizationCode', 'RefreshToken']);
+
 export interface AdapterDeps {
   readonly db: Kysely<Database>;
   readonly clients: ClientStore;
@@ -107,6 +113,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
       const held = pending();
       const own = held?.lookup(this.model, id);
       if (own !== undefined) return own ? fromPending(own) : undefined;
+      if (held && GRANT_HOLDERS.has(this.model)) return this.#findWithGrant(held, id);
       const row = await db
         .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
@@ -118,6 +125,32 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
       if (!row) return undefined;
       held?.remember(this.model, id, structuredClone(row.payload), row.consumed_at);
       return withConsumed(row);
+    }
+
+    /** A code or refresh token and, in the same statement, its live Grant (kept for the request's next read). */
+    async #findWithGrant(held: PendingWrites, id: string): Promise<AdapterPayload | undefined> {
+      const row = await db
+        .selectFrom('oidc_payloads as t')
+        .leftJoin('oidc_payloads as g', (join) =>
+          join
+            .onRef('g.tenant_id', '=', 't.tenant_id')
+            .on('g.model', '=', 'Grant')
+            .on('g.id', '=', sql<string>`t.payload->>'grantId'`)
+            .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', sql<Date>`now()`)])),
+        )
+        .select(['t.payload', 't.consumed_at', 'g.id as grant_id', 'g.payload as grant_payload', 'g.consumed_at as grant_consumed_at'])
+        .where('t.tenant_id', '=', tenantId)
+        .where('t.model', '=', this.model)
+        .where('t.id', '=', id)
+        .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', sql<Date>`now()`)]))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      held.remember(this.model, id, structuredClone(row.payload), row.consumed_at);
+      // Only what this request has not written or deleted itself (its own writes win in `lookup`).
+      if (row.grant_id !== null && row.grant_payload !== null && held.lookup('Grant', row.grant_id) === undefined) {
+        held.remember('Grant', row.grant_id, row.grant_payload, row.grant_consumed_at);
+      }
+      return withConsumed({ payload: row.payload, consumed_at: row.consumed_at });
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {

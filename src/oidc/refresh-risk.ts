@@ -10,6 +10,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { RefreshRiskCheck } from '../risk/refresh-check.ts';
+import { rememberAccount } from './account.ts';
 import { isAcr } from './step-up-check.ts';
 
 const refreshBody = z.object({ grant_type: z.literal('refresh_token'), refresh_token: z.string().min(1).max(4096) });
@@ -39,7 +40,10 @@ export function installRefreshRisk(tenantId: string, provider: Provider, deps: R
       fromUserDevice: client?.tokenEndpointAuthMethod === 'none',
       ...(isAcr(token.acr) ? { acr: token.acr } : {}),
     });
-    if (verdict.ok) return next();
+    if (verdict.ok) {
+      rememberAccount(ctx, verdict.user);
+      return next();
+    }
 
     await provider.RefreshToken.revokeByGrantId(token.grantId);
     await deps.audit.record(tenantId, {

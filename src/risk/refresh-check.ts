@@ -9,6 +9,7 @@
  * about the user's (a web app hosted in Virginia refreshing for a user in Paris is not travel).
  * In report-only mode the assessment is recorded and nothing is refused (a disabled user still is).
  */
+import type { UserRow } from '../db/schema.ts';
 import type { UserRepository } from '../identity/user-repository.ts';
 import type { Acr } from '../mfa/amr.ts';
 import type { Assessment, RiskEngine } from './engine.ts';
@@ -29,7 +30,8 @@ export interface RefreshAttempt {
 }
 
 export type RefreshVerdict =
-  | { readonly ok: true; readonly assessment: Assessment | undefined }
+  /** `user`: the account as read for the check (the token endpoint needs it next). */
+  | { readonly ok: true; readonly assessment: Assessment | undefined; readonly user: UserRow }
   | { readonly ok: false; readonly reason: 'user_inactive' | 'risk'; readonly assessment: Assessment | undefined };
 
 export class RefreshRiskCheck {
@@ -62,6 +64,6 @@ export class RefreshRiskCheck {
       (attempt.fromUserDevice && assessment.contributions.some((c) => REFRESH_BLOCKERS.has(c.code) && c.points > 0));
     // Kept and audited: what blocks (or would, in report-only mode) and what the policy would not simply allow.
     if (wouldBlock || assessment.decision.computed.outcome !== 'allow') await this.#engine.recordRefresh(assessment);
-    return wouldBlock && assessment.decision.enforced ? { ok: false, reason: 'risk', assessment } : { ok: true, assessment };
+    return wouldBlock && assessment.decision.enforced ? { ok: false, reason: 'risk', assessment } : { ok: true, assessment, user };
   }
 }

@@ -164,6 +164,54 @@ describe('held-back request writes', () => {
     expect(await stored('AccessToken', unrelated)).toBeDefined();
   });
 
+  it('reads a refresh token and its grant in one statement, and serves the grant from that read', async () => {
+    const grantId = key('grant');
+    const rt = key('rt');
+    await new direct('Grant').upsert(grantId, { accountId: 'u1', openid: { scope: 'openid' } }, 600);
+    await new direct('RefreshToken').upsert(rt, { grantId, accountId: 'u1' }, 600);
+    await request(async () => {
+      expect(await model('RefreshToken').find(rt)).toMatchObject({ grantId });
+      // Gone from the table now: the request still sees the grant as it was read with its token.
+      await new direct('Grant').destroy(grantId);
+      expect(await model('Grant').find(grantId)).toMatchObject({ accountId: 'u1' });
+    });
+    // Outside a request nothing is kept: the table answers.
+    expect(await new direct('Grant').find(grantId)).toBeUndefined();
+  });
+
+  it('keeps a grant the request deleted or rewrote, and never brings back an expired or other tenant\'s grant', async () => {
+    const grantId = key('grant');
+    const rt = key('rt');
+    await new direct('Grant').upsert(grantId, { accountId: 'u1' }, 600);
+    await new direct('RefreshToken').upsert(rt, { grantId }, 600);
+    await request(async () => {
+      await model('Grant').destroy(grantId);
+      expect(await model('RefreshToken').find(rt)).toMatchObject({ grantId });
+      expect(await model('Grant').find(grantId)).toBeUndefined();
+    });
+    await request(async () => {
+      await model('Grant').upsert(grantId, { accountId: 'u2' }, 600);
+      await model('RefreshToken').find(rt);
+      expect(await model('Grant').find(grantId)).toMatchObject({ accountId: 'u2' });
+    });
+
+    const expired = key('grant');
+    const rt2 = key('rt');
+    await new direct('Grant').upsert(expired, { accountId: 'u1' }, 600);
+    await db.updateTable('oidc_payloads').set({ expires_at: new Date(Date.now() - 1000) }).where('tenant_id', '=', T).where('id', '=', expired).execute();
+    await new direct('RefreshToken').upsert(rt2, { grantId: expired }, 600);
+    const foreign = key('grant');
+    const rt3 = key('rt');
+    await new (adapterFor(OTHER, { db, clients: new ClientStore(db) }))('Grant').upsert(foreign, { accountId: 'x' }, 600);
+    await new direct('RefreshToken').upsert(rt3, { grantId: foreign }, 600);
+    await request(async () => {
+      expect(await model('RefreshToken').find(rt2)).toMatchObject({ grantId: expired });
+      expect(await model('Grant').find(expired)).toBeUndefined();
+      expect(await model('RefreshToken').find(rt3)).toMatchObject({ grantId: foreign });
+      expect(await model('Grant').find(foreign)).toBeUndefined();
+    });
+  });
+
   it('keeps a flush inside its tenant', async () => {
     const id = key('at');
     await new (adapterFor(OTHER, { db, clients: new ClientStore(db) }))('AccessToken').upsert(id, { grantId: 'g' }, 600);

@@ -55,10 +55,12 @@ async function refreshError(on: SignInWorld, refreshToken: string): Promise<stri
 
 describe('refresh-token risk', () => {
   it('refreshes from where the user signed in', async () => {
-    const { refreshToken } = await offlineTokens(app, 'homer');
+    const { userId, refreshToken } = await offlineTokens(app, 'homer');
     rpAddress = IPS.paris2;
     const refreshed = await oidc.refreshTokenGrant(app.rp, refreshToken);
     expect(refreshed.access_token).toBeTruthy();
+    // The account the risk check read is the one the new ID token speaks for.
+    expect(refreshed.claims()).toMatchObject({ sub: userId });
   });
 
   it('fails a refresh from an impossible location and revokes the grant', async () => {
