@@ -6,6 +6,8 @@
  *   token, exactly one wins; the loser revokes the whole grant and fails with invalid_grant.
  * - inside an oidc-provider request, writes are held back and sent as one statement before the response
  *   (request-writes.ts); reads see them. Outside one (our interaction routes, jobs) every call runs at once.
+ * - inside a request, a code or refresh token is read with its Grant in one statement (oidc-provider reads
+ *   the grant next), and both are kept for the rest of the request.
  * - `revokeByGrantId` is one DELETE over the grantId index.
  * - expired rows are invisible to `find` at once and deleted in batches by `purgeExpired`.
  * - the `Client` model is read from our own clients table (see client-store.ts), never written here.
