@@ -69,7 +69,7 @@ export interface RiskFacts {
   readonly learning: boolean;
   /** The device record when the cookie is valid and the device is known for this user. */
   readonly knownDevice: DeviceRecord | undefined;
-  /** Recent successful sign-ins of the user, newest first. */
+  /** Recent successful sign-ins of the user, the newest of each place (network, ASN, country, coordinates), newest first. */
   readonly recent: readonly SignInRecord[];
   readonly account: AccountFailures;
   readonly sources: readonly SourceStats[];

@@ -137,6 +137,10 @@ describe('round trips', () => {
 
   it('reads in one statement what the single-purpose methods read', async () => {
     const user = await insertUser(m.db, T, 'Mixed.Case');
+    // Oldest first: Sydney once, days later Paris on Orange twice, then Paris on Free four times.
+    await establish(f, T, user, 'Mixed.Case', { n: 1, ip: IPS.sydney });
+    f.clock.advance(3 * 86_400_000);
+    await establish(f, T, user, 'Mixed.Case', { n: 2, ip: IPS.paris2, gapMs: 30 * MINUTE });
     const device = await establish(f, T, user, 'Mixed.Case', { n: 4, gapMs: 30 * MINUTE });
     if (device.status !== 'valid') throw new Error('expected a device cookie');
     const counters = new PostgresFailureCounters(m.db);
@@ -153,7 +157,7 @@ describe('round trips', () => {
       sources,
       windows,
       device: { userId: user, deviceId: device.deviceId },
-      history: { user: { id: user }, limit: 3, since },
+      history: { user: { id: user }, limit: 7, since },
     });
     expect(combined).toEqual({
       userId: user,
@@ -161,10 +165,20 @@ describe('round trips', () => {
       sources: await counters.sources(T, sources, windows),
       knownDevice: await f.devices.find(T, user, device.deviceId),
       profile: await f.history.profile(T, user),
-      recent: await f.history.recent(T, user, 3, since),
+      recent: await f.history.recent(T, user, 7, since),
     });
     expect(combined.account.consecutive).toBe(3);
-    expect(combined.recent).toHaveLength(3);
+    // Seven sign-ins, three places: the newest sign-in of each, newest first.
+    const history = await m.db.selectFrom('signin_history').select(['at', 'ip']).where('user_id', '=', user).orderBy('at', 'desc').execute();
+    expect(history.map((h) => h.ip)).toEqual([...Array<string>(4).fill(IPS.paris), IPS.paris2, IPS.paris2, IPS.sydney]);
+    expect(combined.recent.map((r) => [r.ip, r.at])).toEqual([
+      [IPS.paris, history[0]?.at],
+      [IPS.paris2, history[4]?.at],
+      [IPS.sydney, history[6]?.at],
+    ]);
+    // The window is the last `limit` sign-ins: Sydney is outside the last six.
+    const lastSix = await f.history.recent(T, user, 6, since);
+    expect(lastSix.map((r) => r.ip)).toEqual([IPS.paris, IPS.paris2]);
     expect(combined.profile.compromised?.reason).toBe('test');
     expect(combined.sources[0]).toMatchObject({ failures: 3, successes: 2, distinctUsernamesFailed: 1 });
   });

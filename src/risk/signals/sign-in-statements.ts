@@ -2,7 +2,7 @@
  * The risk engine's round trips, each one SQL statement:
  *
  *   readSignals   everything precheck or assess reads (account run, source windows, known device, and for
- *                 assess the profile and recent sign-ins), as scalar subqueries of one SELECT
+ *                 assess the profile and the places of recent sign-ins), as scalar subqueries of one SELECT
  *   learnSignIn   what complete() writes: device upsert, history row, profile count and the account's
  *                 failure reset, as data-modifying CTEs of one statement (all or nothing, like one transaction)
  *
@@ -26,7 +26,10 @@ export interface SignalsQuery {
   readonly windows: SourceWindows;
   /** The device of a valid cookie, looked up for this user. */
   readonly device?: { readonly userId: string; readonly deviceId: string };
-  /** The user's profile and recent sign-ins (assess only): newest first, at most `limit`, none before `since`. */
+  /**
+   * The user's profile and recent sign-ins (assess only): of the last `limit` since `since`, the newest of each
+   * place (network, ASN, country, coordinates), newest first.
+   */
   readonly history?: {
     /** The user, or (before the password check, when only the typed username is known) their username. */
     readonly user: { readonly id: string } | { readonly username: string };
@@ -179,15 +182,19 @@ function profileJson(q: SignalsQuery): RawBuilder<unknown> {
                where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)})`;
 }
 
+/** Same rows as SignInHistory.recent: the newest sign-in of each place among the last `limit`. */
 function recentJson(q: SignalsQuery): RawBuilder<unknown> {
   if (!q.history) return NULL_JSON;
   const h = q.history;
   return sql`(select json_agg(r order by r.at desc) from (
-      select at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id
-        from signin_history
-       where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)} and at >= ${h.since}
-       order by at desc
-       limit ${h.limit}) r)`;
+      select distinct on (network, asn, country, latitude, longitude, accuracy_km)
+             at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id
+        from (select at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id
+                from signin_history
+               where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)} and at >= ${h.since}
+               order by at desc
+               limit ${h.limit}) last
+       order by network, asn, country, latitude, longitude, accuracy_km, at desc) r)`;
 }
 
 /** Records a completed sign-in on the device: one upsert (sets the passkey binding, never clears it). */
