@@ -18,6 +18,23 @@ function ticksOf(pid: number | string): number {
   }
 }
 
+/** Busy ticks of a process's libuv thread pool (threads named libuv-worker: argon2, WebCrypto). */
+function threadPoolTicks(pid: number): number {
+  let ticks = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'libuv-worker') ticks += ticksOf(`${pid}/task/${tid}`);
+      } catch {
+        // The thread ended between readdir and read.
+      }
+    }
+  } catch {
+    // The process is gone.
+  }
+  return ticks;
+}
+
 function postgresTicks(): Map<string, number> {
   const ticks = new Map<string, number>();
   for (const pid of readdirSync('/proc')) {
@@ -46,6 +63,8 @@ function machineTicks(): number {
 export interface CpuSplit {
   /** Average cores busy over the run. */
   readonly server: number;
+  /** The part of `server` spent on the server's libuv thread pool (argon2id hashes, WebCrypto signatures). */
+  readonly serverThreadPool: number;
   readonly postgres: number;
   readonly bench: number;
   /** Everything else on the machine (other users' builds and tests show up here). */
@@ -60,6 +79,7 @@ export interface CpuMeter {
 export function meterCpu(serverPids: readonly number[]): CpuMeter {
   const t0 = performance.now();
   const server0 = serverPids.reduce((s, p) => s + ticksOf(p), 0);
+  const pool0 = serverPids.reduce((s, p) => s + threadPoolTicks(p), 0);
   const pg0 = postgresTicks();
   const bench0 = process.cpuUsage();
   const machine0 = machineTicks();
@@ -67,12 +87,14 @@ export function meterCpu(serverPids: readonly number[]): CpuMeter {
     stop() {
       const seconds = (performance.now() - t0) / 1000;
       const server = serverPids.reduce((s, p) => s + ticksOf(p), 0) - server0;
+      const pool = serverPids.reduce((s, p) => s + threadPoolTicks(p), 0) - pool0;
       let pg = 0;
       for (const [pid, ticks] of postgresTicks()) pg += ticks - (pg0.get(pid) ?? 0);
       const used = process.cpuUsage(bench0);
       const machine = (machineTicks() - machine0) / TICKS_PER_SECOND / seconds;
       const split = {
         server: server / TICKS_PER_SECOND / seconds,
+        serverThreadPool: pool / TICKS_PER_SECOND / seconds,
         postgres: pg / TICKS_PER_SECOND / seconds,
         bench: (used.user + used.system) / 1e6 / seconds,
       };
