@@ -147,8 +147,8 @@ export async function runRiskBench(): Promise<void> {
     );
     console.log(renderTable(rows));
     console.log(
-      'Note: the sources query aggregates one row per username per minute per source over the spray window, so a single\n' +
-        'untrusted address carrying thousands of sign-ins an hour (a large NAT) costs more; list such egress under trustedNetworks.',
+      'Note: the sources query aggregates, per source over the spray window, one row per failing username per minute and at\n' +
+        'most 8 rows per minute of successes: an address under a password spray costs more to read, a busy NAT does not.',
     );
   } finally {
     await audit.close();

@@ -1,5 +1,6 @@
 /** Password spray: a correct password from a source that just failed for many usernames is high risk. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresFailureCounters } from '../../src/risk/signals/postgres-failure-counters.ts';
 import { createMigratedDatabase, insertTenant, type MigratedDatabase } from '../helpers/migrated-database.ts';
 import { context, createFixture, establish, insertUser, MINUTE, setPolicy, type Fixture } from './fixture.ts';
 
@@ -56,6 +57,33 @@ describe('password spray', () => {
     }
     const a = await f.engine.assess(context(T, user, 'erin', { device, ip: '93.184.1.1' }));
     expect(a.contributions.find((c) => c.code === 'stuffing_source')).toMatchObject({ points: 25, details: { source: 'ip:93.184.1.1', failures: 24 } });
+  });
+
+  it("counts every success behind a busy NAT in a few unnamed rows, and still flags the NAT's spray", async () => {
+    const nat = '203.0.113.77';
+    const sources = [`ip:${nat}`, 'net:203.0.113.0/24'];
+    // Forty people sign in behind one office address within the same minute.
+    for (let i = 0; i < 40; i++) {
+      const id = await insertUser(m.db, T, `office${i}`);
+      await f.engine.assess(context(T, id, `office${i}`, { ip: nat }));
+    }
+    const rows = await m.db.selectFrom('source_attempts').select(['source', 'username', 'successes', 'failures']).where('tenant_id', '=', T).where('source', 'in', sources).execute();
+    expect(rows.every((r) => /^\*[0-7]$/.test(r.username) && r.failures === 0)).toBe(true);
+    for (const source of sources) {
+      const ofSource = rows.filter((r) => r.source === source);
+      expect(ofSource.length).toBeLessThanOrEqual(8);
+      expect(ofSource.reduce((n, r) => n + r.successes, 0)).toBe(40);
+    }
+    // Failures stay per username: a spray from the same address is still seen, successes do not hide it.
+    for (let i = 0; i < 12; i++) {
+      await f.engine.recordFailure({ tenantId: T, username: `guess${i}`, ip: nat, device: { status: 'absent' } });
+    }
+    const victim = await insertUser(m.db, T, 'grace');
+    const a = await f.engine.assess(context(T, victim, 'grace', { ip: nat }));
+    expect(a.hardRule).toEqual({ code: 'spray_source_success', effect: 'high' });
+    expect(a.contributions.find((c) => c.code === 'spray_source_success')?.details).toMatchObject({ distinctUsernamesFailed: 12 });
+    const [stats] = await new PostgresFailureCounters(m.db).sources(T, [`ip:${nat}`], { spraySince: new Date(0), throttleSince: new Date(0) });
+    expect(stats).toMatchObject({ failures: 12, successes: 41, distinctUsernamesFailed: 12 });
   });
 
   it('trusted networks are neither counted nor flagged', async () => {

@@ -1,7 +1,8 @@
 /**
  * Counters shared by every node: consecutive password failures per account, and attempts per source
- * (IP, /24 or /64, ASN) per username in one-minute buckets, from which sliding-window failure counts,
- * distinct usernames failed (password spray) and failure ratios (credential stuffing) are read.
+ * (IP, /24 or /64, ASN) in one-minute buckets (failures per username, successes in a few unnamed shards),
+ * from which sliding-window failure counts, distinct usernames failed (password spray) and failure ratios
+ * (credential stuffing) are read.
  * Every change is one atomic statement; nothing is kept in process memory.
  */
 

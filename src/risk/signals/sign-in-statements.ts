@@ -257,10 +257,30 @@ export function profileCount(db: QueryCreator<Database>, tenantId: string, userI
     );
 }
 
-/** One attempt per source per username in the current one-minute bucket. */
+/** Rows per source and minute that successful sign-ins are counted in (see `sourceAttempts`). */
+export const SUCCESS_SHARDS = 8;
+
+/**
+ * The row key a success is counted under: `*0` … `*7`, chosen by the account key. Successes are only ever
+ * summed (the denominator of a source's failure ratio), so they need no username: a source's window then
+ * holds one row per failing username but at most eight rows a minute for its successes, however many people
+ * sign in behind it (an office or carrier NAT), and concurrent sign-ins from one address rarely wait for the
+ * same row. A real username that looks like a shard key only shares a row's sums, which stay right.
+ */
+export function successShard(username: string): string {
+  const key = accountKey(username);
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
+  return `*${h % SUCCESS_SHARDS}`;
+}
+
+/**
+ * One attempt per source in the current one-minute bucket: a failure under the account's key (distinct
+ * usernames failed are counted from these rows), a success under its shard (`successShard`).
+ */
 export function sourceAttempts(db: QueryCreator<Database>, tenantId: string, username: string, sources: readonly string[], at: Date, column: 'failures' | 'successes') {
   const bucket = bucketOf(at);
-  const user = accountKey(username);
+  const user = column === 'successes' ? successShard(username) : accountKey(username);
   return db
     .insertInto('source_attempts')
     .values(sources.map((source) => ({ tenant_id: tenantId, source, bucket_start: bucket, username: user, [column]: 1 })))
