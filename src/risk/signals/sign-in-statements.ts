@@ -86,9 +86,10 @@ export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promis
   const { rows } = await sql<SignalsRow>`
     select
       ${userIdOf(q)} as user_id,
-      (select json_build_object('consecutive', consecutive, 'last_failure_at', last_failure_at)
+      (select case when last_failure_at >= ${q.resetBefore}
+                   then json_build_object('consecutive', consecutive, 'last_failure_at', last_failure_at) end
          from account_failures
-        where tenant_id = ${q.tenantId} and username = ${accountKey(q.username)} and last_failure_at >= ${q.resetBefore}) as account,
+        where tenant_id = ${q.tenantId} and username = ${accountKey(q.username)}) as account,
       ${sourcesJson(q)} as sources,
       ${deviceJson(q)} as device,
       ${profileJson(q)} as profile,
@@ -142,20 +143,24 @@ export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promis
   };
 }
 
-/** Same windows as PostgresFailureCounters.sources. */
+/**
+ * Same windows as PostgresFailureCounters.sources. One aggregate per source, each an index range of its own
+ * (tenant, source, window) on the primary key: no sort, and no rows of other sources read.
+ */
 function sourcesJson(q: SignalsQuery): RawBuilder<unknown> {
   if (q.sources.length === 0) return NULL_JSON;
   const { spraySince, throttleSince } = q.windows;
   const since = spraySince < throttleSince ? spraySince : throttleSince;
   return sql`(select json_agg(s) from (
-      select source,
-             coalesce(sum(failures) filter (where bucket_start >= ${spraySince}), 0)::int as failures,
-             coalesce(sum(successes) filter (where bucket_start >= ${spraySince}), 0)::int as successes,
-             count(distinct username) filter (where failures > 0 and bucket_start >= ${spraySince})::int as distinct_failed,
-             coalesce(sum(failures) filter (where bucket_start >= ${throttleSince}), 0)::int as recent_failures
-        from source_attempts
-       where tenant_id = ${q.tenantId} and source in (${sql.join(q.sources)}) and bucket_start >= ${since}
-       group by source) s)`;
+      select wanted.source, a.failures, a.successes, a.distinct_failed, a.recent_failures
+        from unnest(${sql.val([...q.sources])}::text[]) as wanted(source)
+        cross join lateral (
+          select coalesce(sum(failures) filter (where bucket_start >= ${spraySince}), 0)::int as failures,
+                 coalesce(sum(successes) filter (where bucket_start >= ${spraySince}), 0)::int as successes,
+                 count(distinct username) filter (where failures > 0 and bucket_start >= ${spraySince})::int as distinct_failed,
+                 coalesce(sum(failures) filter (where bucket_start >= ${throttleSince}), 0)::int as recent_failures
+            from source_attempts
+           where tenant_id = ${q.tenantId} and source = wanted.source and bucket_start >= ${since}) a) s)`;
 }
 
 function deviceJson(q: SignalsQuery): RawBuilder<unknown> {
