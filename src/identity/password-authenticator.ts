@@ -3,7 +3,6 @@
  * not exist or has no password), so timing does not tell whether a username exists.
  */
 import type { PasswordVerifier } from './passwords.ts';
-import type { UserRow } from '../db/schema.ts';
 import type { UserRepository } from './user-repository.ts';
 import { PASSWORD_MAX_LENGTH } from './passwords.ts';
 
@@ -20,10 +19,9 @@ export class PasswordAuthenticator {
     this.#verifier = verifier;
   }
 
-  /** `lookedUp`: the user the caller already read for this same username (spares a second read). */
-  async authenticate(tenantId: string, username: string, password: string, lookedUp?: { readonly user: UserRow | undefined }): Promise<AuthenticationResult> {
+  async authenticate(tenantId: string, username: string, password: string): Promise<AuthenticationResult> {
     const candidate = password.slice(0, PASSWORD_MAX_LENGTH);
-    const user = username.length > 0 && username.length <= 256 ? (lookedUp ? lookedUp.user : await this.#users.findByUsername(tenantId, username)) : undefined;
+    const user = username.length > 0 && username.length <= 256 ? await this.#users.findByUsername(tenantId, username) : undefined;
     const valid = await this.#verifier.verify(user?.password_hash, candidate);
     if (!user) return { ok: false, reason: 'unknown_user' };
     if (!user.password_hash) return { ok: false, reason: 'no_password', userId: user.id };

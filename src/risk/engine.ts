@@ -25,7 +25,7 @@ import { scoreOf, type HardRuleHit } from './scoring.ts';
 import type { DeviceRecord, DeviceRepository } from './signals/device-repository.ts';
 import type { FailureCounters } from './signals/failure-counters.ts';
 import type { SignInHistory } from './signals/history-repository.ts';
-import type { Signals } from './signals/sign-in-statements.ts';
+import type { DeviceLookup, Signals } from './signals/sign-in-statements.ts';
 import type { Contribution, RiskFacts, RiskLevel, Rule, SignInAttempt, SignInContext } from './types.ts';
 import { userAgentFamily } from './user-agent.ts';
 import { DEFAULT_WEIGHTS, THRESHOLDS, type Weights } from './weights.ts';
@@ -57,14 +57,20 @@ export interface PrefetchedSignals {
   readonly tenantId: string;
   readonly username: string;
   readonly ip: string;
-  readonly device: { readonly userId: string; readonly deviceId: string } | undefined;
+  readonly device: DeviceLookup | undefined;
   readonly trusted: boolean;
   readonly at: Date;
   readonly signals: Signals;
 }
 
-function sameDevice(a: PrefetchedSignals['device'], b: PrefetchedSignals['device']): boolean {
-  return a?.userId === b?.userId && a?.deviceId === b?.deviceId;
+/**
+ * Whether the prefetched device lookup is the one `assess` would make for `userId`: the same cookie, for the
+ * same user (a lookup by the typed username found the user the prefetched signals name; the caller checks
+ * that this is `userId`).
+ */
+function sameDevice(prefetched: DeviceLookup | undefined, now: DeviceLookup | undefined, userId: string): boolean {
+  if (prefetched?.deviceId !== now?.deviceId) return false;
+  return prefetched === undefined || !('userId' in prefetched) || prefetched.userId === userId;
 }
 
 export interface Assessment {
@@ -202,7 +208,7 @@ export class RiskEngine {
       p.signals.userId === context.userId &&
       p.ip === place.ip &&
       p.trusted === trusted &&
-      sameDevice(p.device, deviceOf(context)) &&
+      sameDevice(p.device, deviceOf(context), context.userId) &&
       now.getTime() - p.at.getTime() <= PREFETCH_MAX_AGE_MS;
     const { profile, recent, knownDevice, account, sources } = reusable
       ? p.signals
@@ -393,10 +399,11 @@ export class RiskEngine {
   }
 }
 
-/** The device of a valid cookie, looked up only for a known user. */
-function deviceOf(attempt: SignInAttempt): { userId: string; deviceId: string } | undefined {
-  if (attempt.device.status !== 'valid' || !attempt.userId) return undefined;
-  return { userId: attempt.userId, deviceId: attempt.device.deviceId };
+/** The device of a valid cookie: for the user when known, else for the user the typed username names. */
+function deviceOf(attempt: SignInAttempt): DeviceLookup | undefined {
+  if (attempt.device.status !== 'valid') return undefined;
+  const deviceId = attempt.device.deviceId;
+  return attempt.userId ? { userId: attempt.userId, deviceId } : { username: attempt.username, deviceId };
 }
 
 /** Novelty is learned during the first `signIns` sign-ins or `days` days, whichever ends first. */

@@ -71,6 +71,10 @@ describe('account brute force', () => {
     expect(await f.engine.precheck(attempt('alice', { userId: user, device: { status: 'invalid' } }))).toMatchObject({ kind: 'locked' });
     const other = f.cookies.verify(T, f.cookies.issue(T, f.cookies.newDeviceId()));
     expect(await f.engine.precheck(attempt('alice', { userId: user, device: other }))).toMatchObject({ kind: 'locked' });
+    // As the login form asks, before the password check: only the typed username is known (any case).
+    expect((await f.engine.precheckSignIn(attempt('ALICE', { device }))).gate).toEqual({ kind: 'proceed' });
+    expect((await f.engine.precheckSignIn(attempt('alice', { device: other }))).gate).toMatchObject({ kind: 'locked' });
+    expect((await f.engine.precheckSignIn(attempt('alice'))).gate).toMatchObject({ kind: 'locked' });
 
     // The device holder signs in: the failures count against this success, and completion resets them.
     const a = await f.engine.assess(context(T, user, 'alice', { device }));

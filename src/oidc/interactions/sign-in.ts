@@ -11,7 +11,6 @@
  *
  * With RISK_ENGINE=off only the first factor and the acr the app requires are checked (benchmarks).
  */
-import type { UserRow } from '../../db/schema.ts';
 import type { PasswordAuthenticator } from '../../identity/password-authenticator.ts';
 import type { UserRepository } from '../../identity/user-repository.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -79,21 +78,15 @@ export async function gate(deps: SignInDeps, attempt: SignInAttempt): Promise<Ex
 
 export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promise<FirstStep> {
   const attempt = { tenantId: a.tenantId, username: a.username, ip: a.ip, userAgent: a.userAgent, device: a.device };
-  let lookedUp: { readonly user: UserRow | undefined } | undefined;
   let prefetched: PrefetchedSignals | undefined;
   if (deps.risk) {
-    // The user id only matters to spare a known device from the lockout: look it up only then (and hand
-    // the row to the password check, which would read it again).
-    if (a.device.status === 'valid' && a.username.length > 0 && a.username.length <= 256) {
-      lookedUp = { user: await deps.users.findByUsername(a.tenantId, a.username) };
-    }
-    const userId = lookedUp?.user?.id;
-    // One read for the gate and, if the password is right, for the assessment too.
-    const checked = await deps.risk.precheckSignIn({ ...attempt, ...(userId ? { userId } : {}) });
+    // One read for the gate and, if the password is right, for the assessment too. A valid device cookie's
+    // device is looked up for the user the typed username names (it spares a known device from the lockout).
+    const checked = await deps.risk.precheckSignIn(attempt);
     if (checked.gate.kind !== 'proceed') return { kind: 'gated', gate: checked.gate };
     prefetched = checked.prefetched;
   }
-  const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password, lookedUp);
+  const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password);
   if (!result.ok) {
     await deps.risk?.recordFailure({ ...attempt, ...(result.userId ? { userId: result.userId } : {}) });
     return { kind: 'failed', reason: result.reason, userId: result.userId };

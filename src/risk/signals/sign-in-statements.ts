@@ -24,8 +24,11 @@ export interface SignalsQuery {
   /** Empty: no source read (trusted network). */
   readonly sources: readonly string[];
   readonly windows: SourceWindows;
-  /** The device of a valid cookie, looked up for this user. */
-  readonly device?: { readonly userId: string; readonly deviceId: string };
+  /**
+   * The device of a valid cookie, looked up for this user: by id, or (before the password check) for the user
+   * the typed username names, found in the same statement.
+   */
+  readonly device?: DeviceLookup;
   /**
    * The user's profile and recent sign-ins (assess only): of the last `limit` since `since`, the newest of each
    * place (network, ASN, country, coordinates), newest first.
@@ -37,6 +40,9 @@ export interface SignalsQuery {
     readonly since: Date;
   };
 }
+
+/** A device of a valid cookie, for a user known by id or by the username typed. */
+export type DeviceLookup = { readonly userId: string; readonly deviceId: string } | { readonly username: string; readonly deviceId: string };
 
 export interface Signals {
   /** The user whose profile and history were read (by id, or found by username; undefined: none). */
@@ -165,18 +171,22 @@ function sourcesJson(q: SignalsQuery): RawBuilder<unknown> {
 
 function deviceJson(q: SignalsQuery): RawBuilder<unknown> {
   if (!q.device) return NULL_JSON;
+  const owner = 'userId' in q.device ? userIdBy(q.tenantId, { id: q.device.userId }) : userIdBy(q.tenantId, { username: q.device.username });
   return sql`(select row_to_json(d) from (
       select id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound
         from devices
-       where tenant_id = ${q.tenantId} and user_id = ${q.device.userId} and id = ${q.device.deviceId}) d)`;
+       where tenant_id = ${q.tenantId} and user_id = ${owner} and id = ${q.device.deviceId}) d)`;
 }
 
 /** The history's user id: the given one, or the user with that username (as UserRepository.findByUsername). */
 function userIdOf(q: SignalsQuery): RawBuilder<unknown> {
   if (!q.history) return sql`null::uuid`;
-  const user = q.history.user;
+  return userIdBy(q.tenantId, q.history.user);
+}
+
+function userIdBy(tenantId: string, user: { readonly id: string } | { readonly username: string }): RawBuilder<unknown> {
   if ('id' in user) return sql`${user.id}::uuid`;
-  return sql`(select id from users where tenant_id = ${q.tenantId} and lower(username) = ${user.username.toLowerCase()})`;
+  return sql`(select id from users where tenant_id = ${tenantId} and lower(username) = ${user.username.toLowerCase()})`;
 }
 
 function profileJson(q: SignalsQuery): RawBuilder<unknown> {
