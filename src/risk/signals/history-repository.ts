@@ -33,40 +33,6 @@ export class SignInHistory {
     this.#db = db;
   }
 
-  /**
-   * Where the user signed in lately: of the last `limit` sign-ins since `since`, the newest of each place
-   * (network, ASN, country and coordinates), newest first. The rules ask only whether a network, ASN or
-   * country was seen and where the newest located sign-in was, and these rows answer that exactly: the newest
-   * located sign-in is the newest of its own place. A user who signs in from one place reads one row, not 50.
-   */
-  async recent(tenantId: string, userId: string, limit: number, since: Date): Promise<SignInRecord[]> {
-    const columns = ['at', 'ip', 'network', 'asn', 'country', 'latitude', 'longitude', 'accuracy_km', 'device_id'] as const;
-    const place = ['network', 'asn', 'country', 'latitude', 'longitude', 'accuracy_km'] as const;
-    const last = this.#db
-      .selectFrom('signin_history')
-      .select(columns)
-      .where('tenant_id', '=', tenantId)
-      .where('user_id', '=', userId)
-      .where('at', '>=', since)
-      .orderBy('at', 'desc')
-      .limit(limit);
-    const newestPerPlace = place
-      .reduce((q, column) => q.orderBy(column), this.#db.selectFrom(last.as('last')).distinctOn(place).select(columns))
-      .orderBy('at', 'desc');
-    const rows = await this.#db.selectFrom(newestPerPlace.as('p')).select(columns).orderBy('at', 'desc').execute();
-    return rows.map((r) => ({
-      at: r.at,
-      ip: r.ip,
-      network: r.network,
-      asn: opt(r.asn),
-      country: opt(r.country),
-      latitude: opt(r.latitude),
-      longitude: opt(r.longitude),
-      accuracyKm: opt(r.accuracy_km),
-      deviceId: opt(r.device_id),
-    }));
-  }
-
   async profile(tenantId: string, userId: string): Promise<RiskProfile> {
     const row = await this.#db
       .selectFrom('risk_profiles')

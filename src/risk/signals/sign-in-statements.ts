@@ -197,7 +197,12 @@ function profileJson(q: SignalsQuery): RawBuilder<unknown> {
                where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)})`;
 }
 
-/** Same rows as SignInHistory.recent: the newest sign-in of each place among the last `limit`. */
+/**
+ * Where the user signed in lately: of the last `limit` sign-ins since `since`, the newest of each place
+ * (network, ASN, country and coordinates), newest first. The rules ask only whether a network, ASN or country
+ * was seen and where the newest located sign-in was, and these rows answer that exactly: the newest located
+ * sign-in is the newest of its own place. A user who signs in from one place reads one row, not 50.
+ */
 function recentJson(q: SignalsQuery): RawBuilder<unknown> {
   if (!q.history) return NULL_JSON;
   const h = q.history;
