@@ -14,7 +14,7 @@
  * @see https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { ClientStore } from './client-store.ts';
 import type { PendingWrites, RequestWrites } from './request-writes.ts';
@@ -75,6 +75,11 @@ export async function grantIdsOf(db: Kysely<Database>, tenantId: string, rows: r
   return [...new Set(found.map((r) => r.grant_id).filter((g): g is string => g !== null))];
 }
 
+/** A row not yet expired (expired rows are invisible at once; `purgeExpired` deletes them later). */
+function live(expiresAt: 'expires_at' | 't.expires_at' | 'g.expires_at'): RawBuilder<boolean> {
+  return sql<boolean>`(${sql.ref(expiresAt)} is null or ${sql.ref(expiresAt)} > now())`;
+}
+
 /** Identifiers PostgreSQL can hold: text with a NUL byte (from a hostile request) can match nothing. */
 function storable(value: string): boolean {
   return !value.includes('\u0000');
@@ -122,7 +127,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
         .where('tenant_id', '=', tenantId)
         .where('model', '=', this.model)
         .where('id', '=', id)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .where(live('expires_at'))
         .executeTakeFirst();
       if (!row) return undefined;
       held?.remember(this.model, id, structuredClone(row.payload), row.consumed_at);
@@ -138,13 +143,13 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
             .onRef('g.tenant_id', '=', 't.tenant_id')
             .on('g.model', '=', 'Grant')
             .on('g.id', '=', sql<string>`t.payload->>'grantId'`)
-            .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', sql<Date>`now()`)])),
+            .on(live('g.expires_at')),
         )
         .select(['t.payload', 't.consumed_at', 'g.id as grant_id', 'g.payload as grant_payload', 'g.consumed_at as grant_consumed_at'])
         .where('t.tenant_id', '=', tenantId)
         .where('t.model', '=', this.model)
         .where('t.id', '=', id)
-        .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', sql<Date>`now()`)]))
+        .where(live('t.expires_at'))
         .executeTakeFirst();
       if (!row) return undefined;
       held.remember(this.model, id, structuredClone(row.payload), row.consumed_at);
@@ -165,7 +170,7 @@ export function adapterFor(tenantId: string, deps: AdapterDeps): AdapterFactory 
         .where('tenant_id', '=', tenantId)
         .where('model', '=', 'Session')
         .where(sql<string>`payload->>'uid'`, '=', uid)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .where(live('expires_at'))
         .executeTakeFirst();
       return row ? withConsumed(row) : undefined;
     }

@@ -100,15 +100,6 @@ export class PendingWrites {
     return undefined;
   }
 
-  /** Whether `consume` of this stored row is waiting for the flush. */
-  isClaimed(model: string, id: string): boolean {
-    return this.#claims.has(keyOf(model, id));
-  }
-
-  get isEmpty(): boolean {
-    return this.#upserts.size === 0 && this.#deletes.size === 0 && this.#claims.size === 0;
-  }
-
   /** Takes everything out (a second flush sends nothing twice). */
   drain(): { upserts: PendingRow[]; deletes: RowKey[]; claims: RowKey[] } {
     const drained = { upserts: [...this.#upserts.values()], deletes: [...this.#deletes.values()], claims: [...this.#claims.values()] };
