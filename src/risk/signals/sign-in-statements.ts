@@ -278,7 +278,7 @@ export function profileCount(db: QueryCreator<Database>, tenantId: string, userI
 }
 
 /** Rows per source and minute that successful sign-ins are counted in (see `sourceAttempts`). */
-export const SUCCESS_SHARDS = 8;
+const SUCCESS_SHARDS = 8;
 
 /**
  * The row key a success is counted under: `*0` … `*7`, chosen by the account key. Successes are only ever
@@ -287,7 +287,7 @@ export const SUCCESS_SHARDS = 8;
  * sign in behind it (an office or carrier NAT), and concurrent sign-ins from one address rarely wait for the
  * same row. A real username that looks like a shard key only shares a row's sums, which stay right.
  */
-export function successShard(username: string): string {
+function successShard(username: string): string {
   const key = accountKey(username);
   let h = 0;
   for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
