@@ -2,13 +2,14 @@
  * CSRF tokens for our forms: an HMAC of the form's binding (the interaction uid), keyed by a key derived
  * from the master key. The interaction itself is bound to its SameSite cookie by oidc-provider.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export class Csrf {
-  readonly #key: Buffer;
+  /** A KeyObject, so that each token does not import the raw key again. */
+  readonly #key: KeyObject;
 
   constructor(key: Buffer) {
-    this.#key = key;
+    this.#key = createSecretKey(key);
   }
 
   token(binding: string): string {
