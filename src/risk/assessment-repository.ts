@@ -61,14 +61,8 @@ export class AssessmentRepository {
   }
 
   /** complete()'s writes, in one statement; with `assessment`, the assessment and its success counts too. */
-  learn(l: Omit<Learned, 'assessment'> & { readonly assessment?: { readonly row: StoredAssessment; readonly successes?: SourceSuccesses } }): Promise<void> {
-    const { assessment, ...rest } = l;
-    return learnSignIn(this.#db, {
-      ...rest,
-      ...(assessment
-        ? { assessment: { row: assessmentValues(l.tenantId, assessment.row), ...(assessment.successes ? { successes: assessment.successes } : {}) } }
-        : {}),
-    });
+  learn(l: Learned): Promise<void> {
+    return learnSignIn(this.#db, l);
   }
 
   async find(tenantId: string, id: string): Promise<StoredAssessment | undefined> {

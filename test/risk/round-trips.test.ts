@@ -3,7 +3,7 @@
  * sources' success counts) beside the batched audit event, complete one. The combined statements answer what
  * the single-purpose repository methods answer, and each one is all or nothing.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/schema.ts';
@@ -43,6 +43,17 @@ afterAll(async () => {
   await m?.close();
 });
 
+/** Successful first factors counted for `source`, over every bucket and shard. */
+async function successesOf(source: string): Promise<number> {
+  const row = await m.db
+    .selectFrom('source_attempts')
+    .select(sql<number>`coalesce(sum(successes), 0)::int`.as('n'))
+    .where('tenant_id', '=', T)
+    .where('source', '=', source)
+    .executeTakeFirstOrThrow();
+  return row.n;
+}
+
 async function counted<T>(op: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
   statements.length = 0;
   const result = await op();
@@ -61,9 +72,14 @@ describe('round trips', () => {
       const assessed = await counted(() => f.engine.assess(context(T, user, 'counted', { device })));
       expect(assessed.sql).toHaveLength(2);
       expect(assessed.sql[1]).toMatch(/^with "successes" as \(insert into "source_attempts"[\s\S]*insert into "risk_assessments"/);
+      const successesBefore = await successesOf(`ip:${IPS.paris}`);
       const completed = await counted(() => f.engine.complete(assessed.result));
       expect(completed.sql).toHaveLength(1);
-      expect(completed.sql[0]).toMatch(/^with "device" as \(insert into "devices"[\s\S]*"history" as \(insert into "signin_history"[\s\S]*"profile" as \(insert into "risk_profiles"[\s\S]*delete from "account_failures"/);
+      expect(completed.sql[0]).toMatch(/^\s*with device as \(\s*insert into devices[\s\S]*history as \(\s*insert into signin_history[\s\S]*profile as \(\s*insert into risk_profiles[\s\S]*delete from account_failures/);
+      // The assessment was stored by assess(): complete() neither writes it again nor counts its successes twice.
+      expect(await successesOf(`ip:${IPS.paris}`)).toBe(successesBefore);
+      const stored = await m.db.selectFrom('risk_assessments').select('id').where('tenant_id', '=', T).where('id', '=', assessed.result.id).execute();
+      expect(stored).toHaveLength(1);
     }
   });
 
@@ -74,10 +90,25 @@ describe('round trips', () => {
     const assessed = await counted(() => f.engine.assess(context(T, user, 'later', { device }), { storeLater: true }));
     expect(assessed.sql).toHaveLength(1);
     expect(await f.assessments.find(T, assessed.result.id)).toBeUndefined();
+    const successesBefore = await successesOf(`ip:${IPS.paris}`);
     const completed = await counted(() => f.engine.complete(assessed.result));
+    expect(await successesOf(`ip:${IPS.paris}`)).toBe(successesBefore + 1);
     expect(completed.sql).toHaveLength(1);
-    expect(completed.sql[0]).toMatch(/"assessment" as \(insert into "risk_assessments"[\s\S]*"successes" as \(insert into "source_attempts"/);
-    expect(await f.assessments.find(T, assessed.result.id)).toMatchObject({ id: assessed.result.id, outcome: 'allow' });
+    expect(completed.sql[0]).toMatch(/assessment as \(\s*insert into risk_assessments[\s\S]*successes as \(\s*insert into source_attempts/);
+    expect(await f.assessments.find(T, assessed.result.id)).toEqual({
+      id: assessed.result.id,
+      at: assessed.result.at,
+      userId: user,
+      username: 'later',
+      clientId: null,
+      ip: assessed.result.ip,
+      level: assessed.result.level,
+      score: assessed.result.score,
+      outcome: 'allow',
+      enforced: assessed.result.decision.enforced,
+      policyRule: assessed.result.decision.policyRule,
+      contributions: assessed.result.contributions,
+    });
     const [history] = await m.db.selectFrom('signin_history').select('assessment_id').where('tenant_id', '=', T).where('user_id', '=', user).orderBy('at', 'desc').execute();
     expect(history?.assessment_id).toBe(assessed.result.id);
     // Written once: a later store() is a no-op.

@@ -1,7 +1,6 @@
 /** Devices (browsers holding a device cookie) per user: first and last seen, agent family, last network. */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { deviceUpsert } from './sign-in-statements.ts';
 
 export interface DeviceRecord {
   readonly id: string;
@@ -78,14 +77,6 @@ export class DeviceRepository {
       .orderBy('last_seen_at', 'desc')
       .execute();
     return rows.map(toRecord);
-  }
-
-  /** Records a completed sign-in on the device: one upsert. */
-  async sighted(tenantId: string, userId: string, s: DeviceSighting): Promise<DeviceRecord> {
-    const row = await deviceUpsert(this.#db, tenantId, userId, s)
-      .returning(COLUMNS)
-      .executeTakeFirstOrThrow();
-    return toRecord(row);
   }
 
   async remove(tenantId: string, userId: string, id: string): Promise<boolean> {

@@ -4,7 +4,6 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { historyInsert, profileCount } from './sign-in-statements.ts';
 
 export interface SignInRecord {
   readonly at: Date;
@@ -46,14 +45,6 @@ export class SignInHistory {
       firstSignInAt: opt(row.first_sign_in_at),
       compromised: row.compromised_at ? { at: row.compromised_at, reason: row.compromised_reason } : undefined,
     };
-  }
-
-  /** Appends a successful sign-in and counts it in the profile, in one transaction. */
-  async record(tenantId: string, userId: string, id: string, assessmentId: string | null, record: SignInRecord): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      await historyInsert(trx, tenantId, userId, id, assessmentId, record).execute();
-      await profileCount(trx, tenantId, userId, record.at).execute();
-    });
   }
 
   /** Admin mark: every sign-in of this user is denied until cleared. */

@@ -4,14 +4,11 @@
  *   readSignals   everything precheck or assess reads (account run, source windows, known device, and for
  *                 assess the profile and the places of recent sign-ins), as scalar subqueries of one SELECT
  *   learnSignIn   what complete() writes: device upsert, history row, profile count and the account's
- *                 failure reset, as data-modifying CTEs of one statement (all or nothing, like one transaction)
- *
- * The SQL matches the single-purpose repository methods (DeviceRepository, SignInHistory,
- * PostgresFailureCounters), which share the builders below.
+ *                 failure reset, as data-modifying CTEs of one fixed statement text (all or nothing, like one
+ *                 transaction)
  */
-import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
-import type { Insertable } from 'kysely';
-import type { Database, RiskAssessmentsTable } from '../../db/schema.ts';
+import { CompiledQuery, sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
+import type { Database } from '../../db/schema.ts';
 import type { DeviceRecord, DeviceSighting } from './device-repository.ts';
 import { accountKey, bucketOf, type AccountFailures, type SourceStats, type SourceWindows } from './failure-counters.ts';
 import type { RiskProfile, SignInRecord } from './history-repository.ts';
@@ -217,66 +214,6 @@ function recentJson(q: SignalsQuery): RawBuilder<unknown> {
        order by network, asn, country, latitude, longitude, accuracy_km, at desc) r)`;
 }
 
-/** Records a completed sign-in on the device: one upsert (sets the passkey binding, never clears it). */
-export function deviceUpsert(db: QueryCreator<Database>, tenantId: string, userId: string, s: DeviceSighting) {
-  return db
-    .insertInto('devices')
-    .values({
-      tenant_id: tenantId,
-      user_id: userId,
-      id: s.id,
-      first_seen_at: s.at,
-      last_seen_at: s.at,
-      user_agent_family: s.userAgentFamily,
-      last_ip: s.ip,
-      last_network: s.network,
-      sign_ins: 1,
-      passkey_bound: s.passkeyBound,
-    })
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'user_id', 'id']).doUpdateSet({
-        last_seen_at: sql<Date>`greatest(devices.last_seen_at, excluded.last_seen_at)`,
-        user_agent_family: s.userAgentFamily,
-        last_ip: s.ip,
-        last_network: s.network,
-        sign_ins: sql<number>`devices.sign_ins + 1`,
-        passkey_bound: sql<boolean>`devices.passkey_bound or excluded.passkey_bound`,
-      }),
-    );
-}
-
-export function historyInsert(db: QueryCreator<Database>, tenantId: string, userId: string, id: string, assessmentId: string | null, record: SignInRecord) {
-  return db.insertInto('signin_history').values({
-    tenant_id: tenantId,
-    user_id: userId,
-    id,
-    assessment_id: assessmentId,
-    at: record.at,
-    ip: record.ip,
-    network: record.network,
-    asn: record.asn ?? null,
-    country: record.country ?? null,
-    latitude: record.latitude ?? null,
-    longitude: record.longitude ?? null,
-    accuracy_km: record.accuracyKm ?? null,
-    device_id: record.deviceId ?? null,
-  });
-}
-
-/** Counts a learned sign-in in the user's profile. */
-export function profileCount(db: QueryCreator<Database>, tenantId: string, userId: string, at: Date) {
-  return db
-    .insertInto('risk_profiles')
-    .values({ tenant_id: tenantId, user_id: userId, sign_ins: 1, first_sign_in_at: at, last_sign_in_at: at })
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'user_id']).doUpdateSet({
-        sign_ins: sql<number>`risk_profiles.sign_ins + 1`,
-        first_sign_in_at: sql<Date>`coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at)`,
-        last_sign_in_at: sql<Date>`greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
-      }),
-    );
-}
-
 /** Rows per source and minute that successful sign-ins are counted in (see `sourceAttempts`). */
 const SUCCESS_SHARDS = 8;
 
@@ -320,7 +257,23 @@ export interface Learned {
   readonly record: SignInRecord;
   readonly sighting: DeviceSighting;
   /** The sign-in's assessment, when it was not stored yet: written by the same statement. */
-  readonly assessment?: { readonly row: Insertable<RiskAssessmentsTable>; readonly successes?: SuccessCount };
+  readonly assessment?: { readonly row: AssessmentRow; readonly successes?: SuccessCount };
+}
+
+/** A risk_assessments row as the engine writes it. */
+export interface AssessmentRow {
+  readonly id: string;
+  readonly at: Date;
+  readonly userId: string | null;
+  readonly username: string;
+  readonly clientId: string | null;
+  readonly ip: string;
+  readonly level: string;
+  readonly score: number;
+  readonly outcome: string;
+  readonly enforced: boolean;
+  readonly policyRule: string;
+  readonly contributions: unknown;
 }
 
 /** Successful first factors to count for the sources of a sign-in. */
@@ -331,20 +284,61 @@ export interface SuccessCount {
 }
 
 /**
- * complete()'s writes in one statement: device, history, profile, and the account's failure run reset; with
- * `assessment`, the assessment row and its sources' success counts too.
+ * complete()'s writes as one fixed statement text (prepared once per connection; nothing to build per
+ * sign-in): the device upsert (sets the passkey binding, never clears it), the history row, the profile
+ * count, the account's failure run reset, and the assessment row with its sources' success counts when $21
+ * (the assessment id) is not null. Data-modifying CTEs: all or nothing, like one transaction. The success
+ * counts use the same row keys as PostgresFailureCounters (`sourceAttempts`).
  */
+const LEARN_SQL = `
+with device as (
+  insert into devices (tenant_id, user_id, id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound)
+  values ($1, $2, $3, $4, $4, $5, $6, $7, 1, $8)
+  on conflict (tenant_id, user_id, id) do update set
+    last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at),
+    user_agent_family = excluded.user_agent_family,
+    last_ip = excluded.last_ip,
+    last_network = excluded.last_network,
+    sign_ins = devices.sign_ins + 1,
+    passkey_bound = devices.passkey_bound or excluded.passkey_bound
+  returning id
+), history as (
+  insert into signin_history (tenant_id, user_id, id, assessment_id, at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id)
+  values ($1, $2, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+  returning id
+), profile as (
+  insert into risk_profiles (tenant_id, user_id, sign_ins, first_sign_in_at, last_sign_in_at)
+  values ($1, $2, 1, $11, $11)
+  on conflict (tenant_id, user_id) do update set
+    sign_ins = risk_profiles.sign_ins + 1,
+    first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
+    last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)
+  returning user_id
+), assessment as (
+  insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
+  select $1, $21::uuid, $22::timestamptz, $23::uuid, $24::text, $25::text, $26::text, $27::text, $28::integer, $29::text, $30::boolean, $31::text, $32::jsonb
+   where $21::uuid is not null
+  returning id
+), successes as (
+  insert into source_attempts (tenant_id, source, bucket_start, username, successes)
+  select $1, source, $34::timestamptz, $35::text, 1 from unnest($33::text[]) as wanted(source)
+  on conflict (tenant_id, source, bucket_start, username) do update set successes = source_attempts.successes + 1
+  returning source
+)
+delete from account_failures where tenant_id = $1 and username = $20`;
+
 export async function learnSignIn(db: Kysely<Database>, l: Learned): Promise<void> {
-  const base = db
-    .with('device', (q) => deviceUpsert(q, l.tenantId, l.userId, l.sighting).returning('id'))
-    .with('history', (q) => historyInsert(q, l.tenantId, l.userId, l.historyId, l.assessmentId, l.record).returning('id'))
-    .with('profile', (q) => profileCount(q, l.tenantId, l.userId, l.record.at).returning('user_id'));
-  const assessment = l.assessment;
-  const withAssessment = assessment ? base.with('assessment', (q) => q.insertInto('risk_assessments').values(assessment.row).returning('id')) : base;
-  const successes = assessment?.successes;
-  const all =
-    successes && successes.sources.length > 0
-      ? withAssessment.with('successes', (q) => sourceAttempts(q, l.tenantId, successes.username, successes.sources, successes.at, 'successes').returning('source'))
-      : withAssessment;
-  await all.deleteFrom('account_failures').where('tenant_id', '=', l.tenantId).where('username', '=', accountKey(l.username)).execute();
+  const { sighting: d, record: r } = l;
+  const a = l.assessment?.row;
+  const successes = l.assessment?.successes;
+  const params: unknown[] = [
+    l.tenantId, l.userId,
+    d.id, d.at, d.userAgentFamily, d.ip, d.network, d.passkeyBound,
+    l.historyId, l.assessmentId, r.at, r.ip, r.network, r.asn ?? null, r.country ?? null, r.latitude ?? null, r.longitude ?? null, r.accuracyKm ?? null, r.deviceId ?? null,
+    accountKey(l.username),
+    a?.id ?? null, a?.at ?? null, a?.userId ?? null, a?.username ?? null, a?.clientId ?? null, a?.ip ?? null, a?.level ?? null, a?.score ?? null,
+    a?.outcome ?? null, a?.enforced ?? null, a?.policyRule ?? null, a ? JSON.stringify(a.contributions) : null,
+    successes?.sources ?? [], successes ? bucketOf(successes.at) : null, successes ? successShard(successes.username) : null,
+  ];
+  await db.executeQuery(CompiledQuery.raw(LEARN_SQL, params));
 }
