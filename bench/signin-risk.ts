@@ -21,7 +21,7 @@
  * modes) out of the difference and in the total (see roundShare). The share with the thread pool's change
  * counted, and the share of all rounds pooled, are printed beside it.
  * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS
- * (default 7).
+ * (default 7), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -40,6 +40,10 @@ const TENANT = 'bench-signin';
 const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString('hex')}`;
 /** The engine's share of a sign-in must stay below this. */
 const TARGET_SHARE = 0.05;
+/** A directory: each server runs with `--cpu-prof` and writes its profile under `<dir>/<mode>/` on exit. */
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF;
+/** Extra server environment as JSON, for experiments (as in bench/run.ts). */
+const SERVER_ENV = JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>;
 
 type Mode = 'on' | 'off';
 
@@ -108,7 +112,9 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
     const users: User[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of ['off', 'on'] as const) {
-        const server = await startPortcullis({ databaseUrl: database.url, masterKey, adminToken: ADMIN_TOKEN, env: { RISK_ENGINE: mode, DATABASE_POOL_SIZE: '20' } });
+        const server = await startPortcullis({ databaseUrl: database.url, masterKey, adminToken: ADMIN_TOKEN, env: { ...SERVER_ENV, RISK_ENGINE: mode, DATABASE_POOL_SIZE: '20' },
+          ...(CPU_PROFILE_DIR ? { cpuProfileDir: `${CPU_PROFILE_DIR}/${mode}` } : {}),
+        });
         try {
           const http = new HttpClient(server.url, CONCURRENCY * 2);
           if (!client) ({ client } = await setUp(http, users));
