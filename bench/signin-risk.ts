@@ -15,18 +15,21 @@
  * Every sign-in is a fresh browser from 127.0.0.1: the engine does all its work (precheck, assess with its
  * reads and writes, complete with its learning and device cookie). The bench tenant's policy allows every
  * level, so that no sign-in stops at a step-up page whatever the history the rounds pile up.
- * Each round runs off then on, back to back on the same database. The headline share is the median over
- * rounds of each round's own share: pairing cancels the slow drifts of a shared machine's speed, and the median
- * one disturbed round. A round's share leaves the server's thread pool (the argon2id hash, the same in both
+ * Each round runs both modes back to back on the same database, off then on in odd rounds and on then off in
+ * even ones, so that a drift which grows through the run falls on both modes alike. Each measured window
+ * starts from a vacuumed database and includes the VACUUM of what it left (autovacuum's work in production;
+ * it is off on the machines we measure on, and without it PostgreSQL's cost per sign-in doubled within a
+ * minute). The headline share is the median over rounds of each round's own share: pairing cancels the slow
+ * drifts of a shared machine's speed, and the median one disturbed round. A round's share leaves the server's thread pool (the argon2id hash, the same in both
  * modes) out of the difference and in the total (see roundShare). The share with the thread pool's change
  * counted, and the share of all rounds pooled, are printed beside it.
- * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS
- * (default 7), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
+ * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_WARMUP_SECONDS (before each, default 2),
+ * BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS (default 7), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { meterCpu, type CpuSplit } from './lib/cpu.ts';
-import { createBenchDatabase } from './lib/database.ts';
+import { createBenchDatabase, type BenchDatabase } from './lib/database.ts';
 import { HttpClient } from './lib/http.ts';
 import { runLoad, summarize, type LoadResult, type Summary } from './lib/load.ts';
 import { Admin, signIn, type Credentials, type User, REDIRECT_URI } from './lib/portcullis.ts';
@@ -36,6 +39,7 @@ import { latency, rate, renderTable, type Row } from './lib/report.ts';
 const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 8);
 const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 7);
+const WARMUP_SECONDS = Number(process.env.BENCH_SIGNIN_WARMUP_SECONDS ?? 2);
 const TENANT = 'bench-signin';
 const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString('hex')}`;
 /** The engine's share of a sign-in must stay below this. */
@@ -70,7 +74,7 @@ interface Round {
  */
 function cpuMsPerSignIn(rounds: readonly Round[], withPostgres = true, withThreadPool = true): number {
   const cores = (c: CpuSplit): number => c.server - (withThreadPool ? 0 : c.serverThreadPool) + (withPostgres ? c.postgres : 0);
-  const ms = rounds.reduce((sum, r) => sum + cores(r.cpu) * r.load.elapsedMs, 0);
+  const ms = rounds.reduce((sum, r) => sum + cores(r.cpu) * r.cpu.seconds * 1000, 0);
   return ms / Math.max(1, rounds.reduce((n, r) => n + r.load.ok, 0));
 }
 
@@ -111,7 +115,8 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
     let client: Credentials | undefined;
     const users: User[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      for (const mode of ['off', 'on'] as const) {
+      // off, on, then on, off: a drift that grows through the run falls on both modes alike.
+      for (const mode of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
         const server = await startPortcullis({ databaseUrl: database.url, masterKey, adminToken: ADMIN_TOKEN, env: { ...SERVER_ENV, RISK_ENGINE: mode, DATABASE_POOL_SIZE: '20' },
           ...(CPU_PROFILE_DIR ? { cpuProfileDir: `${CPU_PROFILE_DIR}/${mode}` } : {}),
         });
@@ -121,12 +126,23 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
           const c = client;
           let i = 0;
           const once = (): Promise<void> => signIn(http, { tenant: TENANT, client: c, user: users[i++ % users.length] as User, scope: 'openid' }).then(() => undefined);
-          // Warm-up: JIT, pool connections, geo data pages.
-          await runLoad({ concurrency: CONCURRENCY, count: CONCURRENCY * 4 }, once);
+          // Warm-up, not measured: JIT, pool connections, geo data pages, and PostgreSQL's first plans of each
+          // statement on each connection (a prepared statement is planned afresh for its first five runs).
+          await runLoad({ concurrency: CONCURRENCY, durationMs: WARMUP_SECONDS * 1000 }, once);
+          // Each measured window starts from a vacuumed database and ends by vacuuming what it left, as
+          // autovacuum would in production (it is off on the machines we measure on): without it, dead rows
+          // pile up and PostgreSQL's cost per sign-in doubles within a minute, whichever the mode.
+          await vacuum(database);
           console.log(`round ${round + 1}/${ROUNDS}: risk engine ${mode}, ${SECONDS} s at ${CONCURRENCY} concurrent sign-ins`);
           const meter = meterCpu([server.pid]);
           const load = await runLoad({ concurrency: CONCURRENCY, durationMs: SECONDS * 1000 }, once);
-          results[mode].push({ load, cpu: meter.stop() });
+          await vacuum(database);
+          const cpu = meter.stop();
+          results[mode].push({ load, cpu });
+          const perSignIn = (cores: number): string => ((cores * cpu.seconds * 1000) / Math.max(1, load.ok)).toFixed(2);
+          console.log(
+            `  ${load.ok} sign-ins; CPU ms per sign-in: server ${perSignIn(cpu.server - cpu.serverThreadPool)} + thread pool ${perSignIn(cpu.serverThreadPool)}, PostgreSQL ${perSignIn(cpu.postgres)}`,
+          );
         } finally {
           await server.stop();
         }
@@ -180,6 +196,11 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
     await stopAllChildren();
     await database.drop();
   }
+}
+
+/** VACUUM (ANALYZE) of the bench database: dead rows removed, statistics current. */
+async function vacuum(database: BenchDatabase): Promise<void> {
+  await database.query('vacuum (analyze)');
 }
 
 async function setUp(http: HttpClient, users: User[]): Promise<{ client: Credentials }> {

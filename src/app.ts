@@ -155,7 +155,7 @@ export function buildApp(c: Container): express.Express {
       recoveryCodes: c.recoveryCodes,
       // Passkeys: username-less sign-in on the login page and a step-up factor.
       passkeys: c.account.passkeys,
-      policies: c.policyService,
+      policies: c.signInPolicies,
       pending: c.pendingSignIns,
       deviceCookies: c.deviceCookies,
       secureCookies: c.config.publicUrl.startsWith('https:'),

@@ -99,6 +99,8 @@ export interface Container {
   readonly failureCounters: PostgresFailureCounters;
   readonly assessments: AssessmentRepository;
   readonly deviceCookies: DeviceCookies;
+  /** Sign-in policies for the sign-in path (a short per-node cache); admins go through policyService. */
+  readonly signInPolicies: PolicyRepository;
   readonly policyService: PolicyService;
   readonly factors: FactorRepository;
   readonly totp: TotpService;
@@ -236,6 +238,7 @@ export function createContainer(options: ContainerOptions): Container {
     failureCounters,
     assessments,
     deviceCookies,
+    signInPolicies: policies,
     policyService: new PolicyService(db, policies, audit),
     factors,
     totp: new TotpService(factors, box, audit, clock),

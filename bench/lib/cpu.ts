@@ -61,6 +61,8 @@ function machineTicks(): number {
 }
 
 export interface CpuSplit {
+  /** The wall time measured: a figure below times this is CPU seconds. */
+  readonly seconds: number;
   /** Average cores busy over the run. */
   readonly server: number;
   /** The part of `server` spent on the server's libuv thread pool (argon2id hashes, WebCrypto signatures). */
@@ -93,6 +95,7 @@ export function meterCpu(serverPids: readonly number[]): CpuMeter {
       const used = process.cpuUsage(bench0);
       const machine = (machineTicks() - machine0) / TICKS_PER_SECOND / seconds;
       const split = {
+        seconds,
         server: server / TICKS_PER_SECOND / seconds,
         serverThreadPool: pool / TICKS_PER_SECOND / seconds,
         postgres: pg / TICKS_PER_SECOND / seconds,
