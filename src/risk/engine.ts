@@ -16,7 +16,7 @@ import type { AssessmentRepository, StoredAssessment } from './assessment-reposi
 import type { DeviceCookies } from './device-cookie.ts';
 import type { GeoLocation, GeoLocator } from './geo.ts';
 import { lockoutGate, type Gate } from './lockout.ts';
-import { NetworkList, networkOf, normalizeIp } from './network.ts';
+import { networkListOf, networkOf, normalizeIp } from './network.ts';
 import { decide, effectivePolicy, type PolicyDecision, type SignInPolicy } from './policy.ts';
 import type { PolicyRepository } from './policy-repository.ts';
 import { reasonFor } from './reasons.ts';
@@ -56,7 +56,8 @@ export interface PrefetchedSignals {
   readonly [PREFETCHED]: true;
   readonly tenantId: string;
   readonly username: string;
-  readonly ip: string;
+  /** The address's place (network, location, sources): assess looks it up again only for another address. */
+  readonly place: Place;
   readonly device: DeviceLookup | undefined;
   readonly trusted: boolean;
   readonly at: Date;
@@ -132,16 +133,16 @@ export class RiskEngine {
    * same account or address in those milliseconds is not seen, as it would not have been a moment earlier.
    */
   async precheckSignIn(attempt: SignInAttempt): Promise<{ readonly gate: Gate; readonly prefetched: PrefetchedSignals }> {
-    const { gate, signals, ip, trusted, at } = await this.#precheck(attempt, true);
-    const prefetched = { [PREFETCHED]: true as const, tenantId: attempt.tenantId, username: attempt.username, ip, device: deviceOf(attempt), trusted, at, signals };
+    const { gate, signals, place, trusted, at } = await this.#precheck(attempt, true);
+    const prefetched = { [PREFETCHED]: true as const, tenantId: attempt.tenantId, username: attempt.username, place, device: deviceOf(attempt), trusted, at, signals };
     return { gate, prefetched };
   }
 
   /** The gate and what it was decided on; with `forAssess`, the read covers what `assess` needs too. */
-  async #precheck(attempt: SignInAttempt, forAssess: boolean): Promise<{ gate: Gate; signals: Signals; ip: string; trusted: boolean; at: Date }> {
+  async #precheck(attempt: SignInAttempt, forAssess: boolean): Promise<{ gate: Gate; signals: Signals; place: Place; trusted: boolean; at: Date }> {
     const now = this.#d.clock.now();
     const [policy, place] = await Promise.all([this.#d.policies.get(attempt.tenantId), this.#place(attempt.ip)]);
-    const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
+    const trusted = networkListOf(policy.trustedNetworks).has(place.ip);
     // One round trip: the account's run, the IP and network windows, the device of a valid cookie.
     const signals = await this.#d.assessments.signals({
       tenantId: attempt.tenantId,
@@ -152,7 +153,7 @@ export class RiskEngine {
       device: deviceOf(attempt),
       ...(forAssess ? { history: this.#history({ username: attempt.username }, now) } : {}),
     });
-    return { gate: this.#gate(signals, policy, now), signals, ip: place.ip, trusted, at: now };
+    return { gate: this.#gate(signals, policy, now), signals, place, trusted, at: now };
   }
 
   #gate({ account, sources, knownDevice }: Signals, policy: SignInPolicy, now: Date): Gate {
@@ -166,7 +167,7 @@ export class RiskEngine {
   async recordFailure(attempt: SignInAttempt): Promise<FailureResult> {
     const now = this.#d.clock.now();
     const [policy, place] = await Promise.all([this.#d.policies.get(attempt.tenantId), this.#place(attempt.ip)]);
-    const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
+    const trusted = networkListOf(policy.trustedNetworks).has(place.ip);
     const [account, device] = await Promise.all([
       this.#d.counters.recordFailure(attempt.tenantId, attempt.username, trusted ? [] : place.sources, now, this.#resetBefore(now)),
       this.#knownDevice(attempt),
@@ -195,18 +196,19 @@ export class RiskEngine {
   ): Promise<Assessment> {
     const d = this.#d;
     const now = d.clock.now();
-    const [tenantPolicy, place] = await Promise.all([d.policies.get(context.tenantId), this.#place(context.ip)]);
+    const p = options.prefetched;
+    const ip = normalizeIp(context.ip);
+    const [tenantPolicy, place] = await Promise.all([d.policies.get(context.tenantId), p?.place.ip === ip ? p.place : this.#place(ip)]);
     const policy = effectivePolicy(tenantPolicy, context.clientId);
-    const trusted = new NetworkList(policy.trustedNetworks).has(place.ip);
+    const trusted = networkListOf(policy.trustedNetworks).has(place.ip);
     // One round trip for every stored signal (none when precheckSignIn read them for this very sign-in);
     // a trusted address is exempt from source counters.
-    const p = options.prefetched;
     const reusable =
       p !== undefined &&
       p.tenantId === context.tenantId &&
       p.username === context.username &&
       p.signals.userId === context.userId &&
-      p.ip === place.ip &&
+      p.place.ip === place.ip &&
       p.trusted === trusted &&
       sameDevice(p.device, deviceOf(context), context.userId) &&
       now.getTime() - p.at.getTime() <= PREFETCH_MAX_AGE_MS;

@@ -71,8 +71,24 @@ export class NetworkList {
   }
 
   has(ip: string): boolean {
+    if (this.size === 0) return false;
     const address = normalizeIp(ip);
     const family = ipFamily(address);
-    return family !== undefined && this.size > 0 && this.#list.check(address, family);
+    return family !== undefined && this.#list.check(address, family);
   }
+}
+
+const lists = new WeakMap<readonly string[], NetworkList>();
+
+/**
+ * The NetworkList of `cidrs`, built once per array: a policy's lists are read on every sign-in and live as
+ * long as the cached policy document that holds them (never mutated: policies are replaced whole).
+ */
+export function networkListOf(cidrs: readonly string[]): NetworkList {
+  let list = lists.get(cidrs);
+  if (!list) {
+    list = new NetworkList(cidrs);
+    lists.set(cidrs, list);
+  }
+  return list;
 }

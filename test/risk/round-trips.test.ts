@@ -12,7 +12,7 @@ import { newId } from '../../src/lib/ids.ts';
 import { accountKey } from '../../src/risk/signals/failure-counters.ts';
 import { PostgresFailureCounters } from '../../src/risk/signals/postgres-failure-counters.ts';
 import { createMigratedDatabase, insertTenant, type MigratedDatabase } from '../helpers/migrated-database.ts';
-import { context, createFixture, establish, insertUser, IPS, MINUTE, type Fixture } from './fixture.ts';
+import { context, createFixture, establish, geo, insertUser, IPS, MINUTE, type Fixture } from './fixture.ts';
 
 let m: MigratedDatabase;
 let db: Kysely<Database>;
@@ -159,6 +159,9 @@ describe('round trips', () => {
     for (const c of cases) {
       const a = await counted(() => f.engine.assess(c, { storeLater: true, prefetched }));
       expect(a.sql).toHaveLength(1);
+      // The place too is the assessed address's own, not the prefetched one's.
+      expect(a.result.ip).toBe(c.ip);
+      expect(a.result.location).toEqual(await geo().locate(c.ip));
     }
     f.clock.advance(MINUTE);
     await f.policies.get(T);

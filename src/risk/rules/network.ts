@@ -4,11 +4,11 @@
  * the tenant's trusted networks (that rule speaks for them).
  */
 import type { Contribution, RiskFacts } from '../types.ts';
-import { NetworkList } from '../network.ts';
+import { networkListOf } from '../network.ts';
 
 export function networkRule(facts: RiskFacts): Contribution[] {
   const { network, location, recent, weights, learning, policy, ip } = facts;
-  if (new NetworkList(policy.trustedNetworks).has(ip)) return [];
+  if (networkListOf(policy.trustedNetworks).has(ip)) return [];
   const out: Contribution[] = [];
   const suppress = (c: Contribution): Contribution => (learning ? { ...c, points: 0, details: { ...c.details, suppressed: 'learning' } } : c);
   if (network && !recent.some((r) => r.network === network)) {
