@@ -112,12 +112,14 @@ async function signalsStatement(shape: 'precheck' | 'assess'): Promise<{ sql: st
 }
 
 describe("the risk engine's signals read", () => {
-  it('reads each table by the key of what it asks for, even before the first ANALYZE', async () => {
-    const plan = await genericPlan(await signalsStatement('assess'));
+  it.each(['precheck', 'assess'] as const)('reads each table by the key of what it asks for, even before the first ANALYZE (%s)', async (shape) => {
+    const plan = await genericPlan(await signalsStatement(shape));
     expect(plan.filter((s) => s.startsWith('signin_history '))).toEqual(['signin_history via signin_history_recent_ix']);
     expect(plan.filter((s) => s.startsWith('source_attempts '))).toEqual(['source_attempts via source_attempts_pk']);
     expect(plan.filter((s) => s.startsWith('account_failures '))).toEqual(['account_failures via account_failures_pk']);
     expect(plan.filter((s) => s.includes('Seq Scan'))).toEqual([]);
+    // By username, the user row is read once, through the unique index, for every per-user read.
+    expect(plan.filter((s) => s.startsWith('users '))).toEqual(shape === 'precheck' ? ['users via users_username_uq'] : []);
   });
 
   // Planning the statement costs PostgreSQL four times what running it does. Prepared (src/db/prepared-pool.ts),

@@ -8,6 +8,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/schema.ts';
 import { AuditRepository } from '../../src/audit/audit-repository.ts';
+import { PasswordAuthenticator } from '../../src/identity/password-authenticator.ts';
+import { hashPassword, PasswordVerifier } from '../../src/identity/passwords.ts';
+import { UserRepository } from '../../src/identity/user-repository.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { accountKey } from '../../src/risk/signals/failure-counters.ts';
 import { PostgresFailureCounters } from '../../src/risk/signals/postgres-failure-counters.ts';
@@ -143,6 +146,32 @@ describe('round trips', () => {
     expect(reused.result.contributions).toEqual(fresh.contributions);
     expect(reused.result.level).toBe(fresh.level);
     expect(reused.result.contributions.map((c) => c.code)).toContain('impossible_travel');
+  });
+
+  it("precheckSignIn's read carries the user the typed username names, and the password check needs no statement of its own", async () => {
+    const hash = await hashPassword('correct horse battery');
+    const active = newId();
+    const inactive = newId();
+    await m.db.insertInto('users').values([
+      { tenant_id: T, id: active, username: 'Pass.Word', password_hash: hash },
+      { tenant_id: T, id: inactive, username: 'gone', password_hash: hash, active: false },
+    ]).execute();
+    const authenticator = new PasswordAuthenticator(new UserRepository(db), new PasswordVerifier());
+    const cases = [
+      { username: 'pass.WORD', password: 'correct horse battery', user: { id: active, password_hash: hash, active: true }, result: { ok: true, userId: active } },
+      { username: 'Pass.Word', password: 'wrong horse', user: { id: active, password_hash: hash, active: true }, result: { ok: false, reason: 'bad_password', userId: active } },
+      { username: 'gone', password: 'correct horse battery', user: { id: inactive, password_hash: hash, active: false }, result: { ok: false, reason: 'inactive', userId: inactive } },
+      { username: 'nobody', password: 'correct horse battery', user: undefined, result: { ok: false, reason: 'unknown_user' } },
+    ];
+    for (const c of cases) {
+      const { prefetched } = await f.engine.precheckSignIn({ tenantId: T, username: c.username, ip: IPS.paris, userAgent: undefined, device: { status: 'absent' } });
+      expect(prefetched.signals.user).toEqual(c.user);
+      const checked = await counted(() => authenticator.authenticate(T, c.username, c.password, { user: prefetched.signals.user }));
+      expect(checked.sql).toHaveLength(0);
+      expect(checked.result).toEqual(c.result);
+      // The same answer as the check that looks the user up itself.
+      expect(await authenticator.authenticate(T, c.username, c.password)).toEqual(c.result);
+    }
   });
 
   it('does not reuse a prefetched read for another user, address or device, or once it is old', async () => {

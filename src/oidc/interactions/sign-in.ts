@@ -80,13 +80,15 @@ export async function passwordStep(deps: SignInDeps, a: PasswordAttempt): Promis
   const attempt = { tenantId: a.tenantId, username: a.username, ip: a.ip, userAgent: a.userAgent, device: a.device };
   let prefetched: PrefetchedSignals | undefined;
   if (deps.risk) {
-    // One read for the gate and, if the password is right, for the assessment too. A valid device cookie's
-    // device is looked up for the user the typed username names (it spares a known device from the lockout).
+    // One read for the gate, the password check's user row and, if the password is right, the assessment. A
+    // valid device cookie's device is looked up for the user the typed username names (it spares a known
+    // device from the lockout).
     const checked = await deps.risk.precheckSignIn(attempt);
     if (checked.gate.kind !== 'proceed') return { kind: 'gated', gate: checked.gate };
     prefetched = checked.prefetched;
   }
-  const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password);
+  // The precheck's read found the user the typed username names: the password check needs no lookup of its own.
+  const result = await deps.authenticator.authenticate(a.tenantId, a.username, a.password, prefetched ? { user: prefetched.signals.user } : undefined);
   if (!result.ok) {
     await deps.risk?.recordFailure({ ...attempt, ...(result.userId ? { userId: result.userId } : {}) });
     return { kind: 'failed', reason: result.reason, userId: result.userId };

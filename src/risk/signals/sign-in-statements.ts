@@ -38,12 +38,24 @@ export interface SignalsQuery {
   };
 }
 
+/** What a password check needs of the user a typed username names (PasswordAuthenticator). */
+export interface SignInUser {
+  readonly id: string;
+  readonly password_hash: string | null;
+  readonly active: boolean;
+}
+
 /** A device of a valid cookie, for a user known by id or by the username typed. */
 export type DeviceLookup = { readonly userId: string; readonly deviceId: string } | { readonly username: string; readonly deviceId: string };
 
 export interface Signals {
   /** The user whose profile and history were read (by id, or found by username; undefined: none). */
   readonly userId?: string;
+  /**
+   * History read by username only: the user that username names, with what a password check needs, read in
+   * the same statement (the sign-in's password check uses it instead of looking the user up again).
+   */
+  readonly user?: SignInUser;
   readonly account: AccountFailures;
   readonly sources: SourceStats[];
   readonly knownDevice: DeviceRecord | undefined;
@@ -54,6 +66,8 @@ export interface Signals {
 /** json columns: pg parses them; timestamps arrive as ISO 8601 strings with an offset. */
 interface SignalsRow {
   user_id: string | null;
+  password_hash: string | null;
+  active: boolean | null;
   account: { consecutive: number; last_failure_at: string } | null;
   sources: { source: string; failures: number; successes: number; distinct_failed: number; recent_failures: number }[] | null;
   device: {
@@ -86,9 +100,12 @@ const NULL_JSON = sql<null>`null::json`;
 const opt = <T>(value: T | null): T | undefined => value ?? undefined;
 
 export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promise<Signals> {
+  const byUsername = historyUsername(q);
+  // By username: the user row is joined once, and every per-user read below refers to its id.
   const { rows } = await sql<SignalsRow>`
     select
       ${userIdOf(q)} as user_id,
+      ${byUsername === undefined ? sql`null::text as password_hash, null::boolean as active` : sql`u.password_hash, u.active`},
       (select case when last_failure_at >= ${q.resetBefore}
                    then json_build_object('consecutive', consecutive, 'last_failure_at', last_failure_at) end
          from account_failures
@@ -97,11 +114,13 @@ export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promis
       ${deviceJson(q)} as device,
       ${profileJson(q)} as profile,
       ${recentJson(q)} as recent
+    ${byUsername === undefined ? sql`` : sql`from (values (1)) as one(x) left join users u on u.tenant_id = ${q.tenantId} and lower(u.username) = ${byUsername}`}
   `.execute(db);
   const row = rows[0];
   if (!row) throw new Error('readSignals: no row');
   return {
     ...(row.user_id === null ? {} : { userId: row.user_id }),
+    ...(byUsername !== undefined && row.user_id !== null ? { user: { id: row.user_id, password_hash: row.password_hash, active: row.active === true } } : {}),
     account: row.account ? { consecutive: row.account.consecutive, lastFailureAt: new Date(row.account.last_failure_at) } : { consecutive: 0 },
     sources: q.sources.map((source) => {
       const r = row.sources?.find((s) => s.source === source);
@@ -178,22 +197,30 @@ function sourcesJson(q: SignalsQuery): RawBuilder<unknown> {
 
 function deviceJson(q: SignalsQuery): RawBuilder<unknown> {
   if (!q.device) return NULL_JSON;
-  const owner = 'userId' in q.device ? userIdBy(q.tenantId, { id: q.device.userId }) : userIdBy(q.tenantId, { username: q.device.username });
+  const owner = userIdBy(q, 'userId' in q.device ? { id: q.device.userId } : { username: q.device.username });
   return sql`(select row_to_json(d) from (
       select id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound
         from devices
        where tenant_id = ${q.tenantId} and user_id = ${owner} and id = ${q.device.deviceId}) d)`;
 }
 
-/** The history's user id: the given one, or the user with that username (as UserRepository.findByUsername). */
-function userIdOf(q: SignalsQuery): RawBuilder<unknown> {
-  if (!q.history) return sql`null::uuid`;
-  return userIdBy(q.tenantId, q.history.user);
+/** The history's username, lower-cased (as UserRepository.findByUsername compares), when it is read by username. */
+function historyUsername(q: SignalsQuery): string | undefined {
+  return q.history && 'username' in q.history.user ? q.history.user.username.toLowerCase() : undefined;
 }
 
-function userIdBy(tenantId: string, user: { readonly id: string } | { readonly username: string }): RawBuilder<unknown> {
+/** The history's user id: the given one, or the id of the user row joined by username (`u`). */
+function userIdOf(q: SignalsQuery): RawBuilder<unknown> {
+  if (!q.history) return sql`null::uuid`;
+  return 'id' in q.history.user ? sql`${q.history.user.id}::uuid` : sql`u.id`;
+}
+
+/** A user id by id, or by username: the joined user row's when it is the history's username. */
+function userIdBy(q: SignalsQuery, user: { readonly id: string } | { readonly username: string }): RawBuilder<unknown> {
   if ('id' in user) return sql`${user.id}::uuid`;
-  return sql`(select id from users where tenant_id = ${tenantId} and lower(username) = ${user.username.toLowerCase()})`;
+  const username = user.username.toLowerCase();
+  if (username === historyUsername(q)) return sql`u.id`;
+  return sql`(select id from users where tenant_id = ${q.tenantId} and lower(username) = ${username})`;
 }
 
 function profileJson(q: SignalsQuery): RawBuilder<unknown> {
