@@ -11,7 +11,8 @@
  * with them (admin changes). Those are rare, so the lock is cheap.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { asCtes, overlaps, standalone, type CombinedWrite } from '../db/combined-writes.ts';
 import type { Database } from '../db/schema.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
@@ -32,16 +33,21 @@ export const TRANSACTIONAL_CHAIN_ID = TRANSACTIONAL_CHAIN_IDS[0] ?? '';
 const ROWS_PER_STATEMENT = 2000;
 /** Events taken into one transaction at most. */
 const MAX_BATCH = 10_000;
+/** Carried writes in one statement at most (each brings a few dozen parameters). */
+const MAX_CARRIED = 64;
 
 interface Pending {
   readonly tenantId: string;
   readonly event: AuditEventInput;
   readonly at: Date;
+  /** Rows to write with the event, in the batch's statement (`record`). */
+  readonly carried?: CombinedWrite;
   resolve(): void;
   reject(error: unknown): void;
 }
 
 interface ChainHead {
+  readonly tenantId: string;
   readonly chainId: string;
   seq: number;
   hash: string;
@@ -84,11 +90,18 @@ export class AuditLog {
     this.#writer = options.writer ?? `pid-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
 
-  /** Appends an event; resolves when it is committed. */
-  record(tenantId: string, event: AuditEventInput): Promise<void> {
+  /**
+   * Appends an event; resolves when it is committed. `carried`: rows to write in the same statement as the
+   * batch holding the event (src/db/combined-writes.ts), so that they cost no round trip or commit of their
+   * own; the promise resolves once both are committed. Should PostgreSQL refuse the batch's statement, the
+   * events are written again without what they carried, and each carried write on its own: a write refused
+   * on its own fails only its own caller's promise (its event is written all the same, as it would have been
+   * beside a separate write).
+   */
+  record(tenantId: string, event: AuditEventInput, carried?: CombinedWrite): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('audit log is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ tenantId, event, at: this.#clock.now(), resolve, reject });
+      this.#queue.push({ tenantId, event, at: this.#clock.now(), ...(carried ? { carried } : {}), resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }
@@ -158,13 +171,36 @@ export class AuditLog {
 
   async #flushLoop(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
-        await this.#flush(batch);
-      }
+      while (this.#queue.length > 0) await this.#flush(this.#nextBatch());
     } finally {
       this.#flushing = undefined;
     }
+  }
+
+  /**
+   * The next batch, in queue order: at most MAX_BATCH events, and carried writes that touch no row another
+   * carried write of the batch touches (one statement cannot change a row twice); the others wait, in order,
+   * for the next batch.
+   */
+  #nextBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const waiting: Pending[] = [];
+    const keys = new Set<string>();
+    let carried = 0;
+    for (const p of this.#queue) {
+      const write = p.carried;
+      if (batch.length >= MAX_BATCH || (write && (carried >= MAX_CARRIED || overlaps(keys, write)))) {
+        waiting.push(p);
+        continue;
+      }
+      if (write) {
+        carried++;
+        for (const key of write.keys) keys.add(key);
+      }
+      batch.push(p);
+    }
+    this.#queue = waiting;
+    return batch;
   }
 
   async #flush(batch: Pending[]): Promise<void> {
@@ -183,24 +219,13 @@ export class AuditLog {
       head.hash = row.hash;
       rows.push(row);
     }
+    const carried = batch.flatMap((p) => (p.carried ? [p.carried] : []));
     try {
       const fresh = [...working].filter(([, h]) => !h.persisted);
       if (fresh.length === 0 && rows.length <= ROWS_PER_STATEMENT) {
-        // The usual batch: its rows and its chains' new heads in one statement (one round trip, one commit).
-        const heads = [...working];
-        const byChain = (value: (h: ChainHead) => RawBuilder<unknown>): RawBuilder<never> =>
-          sql<never>`case chain_id ${sql.join(heads.map(([, h]) => sql`when ${h.chainId}::uuid then ${value(h)}`), sql` `)} end`;
-        await this.#db
-          .with('heads', (q) =>
-            q
-              .updateTable('audit_chains')
-              .set({ head_seq: byChain((h) => sql`${h.seq}::bigint`), head_hash: byChain((h) => sql`${h.hash}::text`) })
-              .where((eb) => eb.or(heads.map(([tenantId, h]) => eb.and([eb('tenant_id', '=', tenantId), eb('chain_id', '=', h.chainId)]))))
-              .returning('chain_id'),
-          )
-          .insertInto('audit_events')
-          .values(rows)
-          .execute();
+        // The usual batch: its rows, its chains' new heads and the writes it carries in one statement (one
+        // round trip, one commit).
+        await this.#db.executeQuery(appendStatement(rows, [...working.values()], carried));
       } else await this.#db.transaction().execute(async (trx) => {
         if (fresh.length > 0) {
           await trx
@@ -227,11 +252,19 @@ export class AuditLog {
             .where('chain_id', '=', h.chainId)
             .execute();
         }
+        for (const write of carried) await trx.executeQuery(standalone(write));
       });
     } catch (error) {
       // Whether the commit happened is unknown (the connection may have dropped after it). Either way
       // the next batch of these tenants starts a new segment, so no sequence number is ever reused.
       for (const tenantId of working.keys()) this.#heads.delete(tenantId);
+      if (carried.length > 0 && refusedByDatabase(error)) {
+        // PostgreSQL refused the statement, so nothing of it was written: one carried write it refused (a row
+        // deleted meanwhile, say) must not cost the other events theirs. The events go again on their own,
+        // and each carried write in a statement of its own; each caller hears of its own event and write.
+        await this.#retryApart(batch);
+        return;
+      }
       for (const p of batch) p.reject(error);
       return;
     }
@@ -239,9 +272,38 @@ export class AuditLog {
     for (const p of batch) p.resolve();
   }
 
+  /** A refused batch again: the events without what they carried, then each carried write on its own. */
+  async #retryApart(batch: readonly Pending[]): Promise<void> {
+    const apart = batch.map((p) => {
+      const outcome: { error?: unknown } = {};
+      const alone: Pending = {
+        tenantId: p.tenantId,
+        event: p.event,
+        at: p.at,
+        resolve: () => undefined,
+        reject: (error: unknown) => {
+          outcome.error = error ?? new Error('audit event not written');
+        },
+      };
+      return { p, alone, outcome };
+    });
+    await this.#flush(apart.map((a) => a.alone));
+    await Promise.all(
+      apart.map(async ({ p, outcome }) => {
+        if (outcome.error !== undefined) return p.reject(outcome.error);
+        try {
+          if (p.carried) await this.#db.executeQuery(standalone(p.carried));
+          p.resolve();
+        } catch (error) {
+          p.reject(error);
+        }
+      }),
+    );
+  }
+
   #newHead(tenantId: string): ChainHead {
     const chainId = newId();
-    return { chainId, seq: 0, hash: genesisHash(tenantId, chainId), persisted: false };
+    return { tenantId, chainId, seq: 0, hash: genesisHash(tenantId, chainId), persisted: false };
   }
 
   #row(
@@ -284,4 +346,44 @@ export class AuditLog {
       hash,
     };
   }
+}
+
+/**
+ * The usual batch as one fixed statement text (one per number of carried writes), the rows and heads as
+ * arrays: its chains' new heads, the writes it carries, and its rows.
+ */
+function appendStatement(rows: readonly AuditRowValues[], heads: readonly ChainHead[], carried: readonly CombinedWrite[]): CompiledQuery {
+  const parameters: unknown[] = [
+    heads.map((h) => h.tenantId),
+    heads.map((h) => h.chainId),
+    heads.map((h) => h.seq),
+    heads.map((h) => h.hash),
+    rows.map((r) => r.tenant_id),
+    rows.map((r) => r.id),
+    rows.map((r) => r.chain_id),
+    rows.map((r) => r.seq),
+    rows.map((r) => r.type),
+    rows.map((r) => r.at),
+    rows.map((r) => r.actor),
+    rows.map((r) => r.subject),
+    rows.map((r) => r.ip),
+    rows.map((r) => r.details),
+    rows.map((r) => r.prev_hash),
+    rows.map((r) => r.hash),
+  ];
+  const writes = asCtes(carried, parameters.length, 'carried');
+  const text = `with heads as (
+  update audit_chains c set head_seq = h.seq, head_hash = h.hash
+    from unnest($1::text[], $2::uuid[], $3::bigint[], $4::text[]) as h(tenant_id, chain_id, seq, hash)
+   where c.tenant_id = h.tenant_id and c.chain_id = h.chain_id
+  returning c.chain_id
+)${writes.ctes.map((cte) => `,\n${cte}`).join('')}
+insert into audit_events (tenant_id, id, chain_id, seq, type, at, actor, subject, ip, details, prev_hash, hash)
+select * from unnest($5::text[], $6::uuid[], $7::uuid[], $8::bigint[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[])`;
+  return CompiledQuery.raw(text, [...parameters, ...writes.parameters]);
+}
+
+/** An error PostgreSQL answered with (an SQLSTATE): the statement was refused, and nothing of it is written. */
+function refusedByDatabase(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code);
 }

@@ -1,7 +1,8 @@
 /** Stored risk assessments (the audit trail holds the same evidence, hash-chained). */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { learnSignIn, readSignals, sourceAttempts, type Learned, type Signals, type SignalsQuery } from './signals/sign-in-statements.ts';
+import type { CombinedWrite } from '../db/combined-writes.ts';
+import { learnSignIn, learnWrite, readSignals, sourceAttempts, type Learned, type Signals, type SignalsQuery } from './signals/sign-in-statements.ts';
 import type { Contribution, RiskLevel } from './types.ts';
 
 export interface StoredAssessment {
@@ -63,6 +64,11 @@ export class AssessmentRepository {
   /** complete()'s writes, in one statement; with `assessment`, the assessment and its success counts too. */
   learn(l: Learned): Promise<void> {
     return learnSignIn(this.#db, l);
+  }
+
+  /** The same writes, for another statement to carry (the assessment's audit event: AuditLog.record). */
+  learnWrite(l: Learned): CombinedWrite {
+    return learnWrite(l);
   }
 
   async find(tenantId: string, id: string): Promise<StoredAssessment | undefined> {

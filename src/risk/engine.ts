@@ -25,7 +25,8 @@ import { scoreOf, type HardRuleHit } from './scoring.ts';
 import type { DeviceRecord, DeviceRepository } from './signals/device-repository.ts';
 import type { FailureCounters } from './signals/failure-counters.ts';
 import type { SignInHistory } from './signals/history-repository.ts';
-import type { DeviceLookup, Signals } from './signals/sign-in-statements.ts';
+import type { DeviceLookup, Learned, Signals } from './signals/sign-in-statements.ts';
+import type { CombinedWrite } from '../db/combined-writes.ts';
 import type { Contribution, RiskFacts, RiskLevel, Rule, SignInAttempt, SignInContext } from './types.ts';
 import { userAgentFamily } from './user-agent.ts';
 import { DEFAULT_WEIGHTS, THRESHOLDS, type Weights } from './weights.ts';
@@ -285,10 +286,11 @@ export class RiskEngine {
     const at = d.clock.now();
     const deviceId = context.device.status === 'valid' ? context.device.deviceId : d.deviceCookies.newDeviceId();
     // One statement: device upsert, history row, profile count, failure run reset (all or nothing), and the
-    // assessment itself when it was made with `storeLater` (its audit event goes out beside it).
+    // assessment itself when it was made with `storeLater`; then the assessment's audit event carries them
+    // (no round trip of their own: the audit group commit's statement writes both).
     const unstored = this.#unstored.get(assessment);
     this.#unstored.delete(assessment);
-    const learned = d.assessments.learn({
+    const learning: Learned = {
       tenantId: context.tenantId,
       userId: context.userId,
       username: context.username,
@@ -316,8 +318,9 @@ export class RiskEngine {
       ...(unstored
         ? { assessment: { row: this.#row(assessment), successes: { username: context.username, sources: unstored.successSources, at: assessment.at } } }
         : {}),
-    });
-    await Promise.all([learned, unstored ? this.#audit(assessment, unstored.mode) : undefined]);
+    };
+    if (unstored) await this.#audit(assessment, unstored.mode, d.assessments.learnWrite(learning));
+    else await d.assessments.learn(learning);
     return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
   }
 
@@ -347,7 +350,7 @@ export class RiskEngine {
     };
   }
 
-  #audit(a: Assessment, mode: SignInPolicy['mode']): Promise<unknown> {
+  #audit(a: Assessment, mode: SignInPolicy['mode'], carried?: CombinedWrite): Promise<unknown> {
     const { context } = a;
     return this.#d.audit.record(context.tenantId, {
       type: 'risk.assessment',
@@ -367,7 +370,7 @@ export class RiskEngine {
         clientId: context.clientId ?? null,
         country: a.location?.country ?? null,
       },
-    });
+    }, carried);
   }
 
   #history(user: { readonly id: string } | { readonly username: string }, now: Date) {

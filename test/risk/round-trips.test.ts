@@ -21,8 +21,11 @@ let m: MigratedDatabase;
 let db: Kysely<Database>;
 let f: Fixture;
 const T = 'trips';
-/** SQL of every statement (transaction control included) on `db`; the audit trail writes through m.db. */
+/** SQL of every statement (transaction control included) on `db`; the audit trail writes through auditDb. */
 const statements: string[] = [];
+let auditDb: Kysely<Database>;
+/** SQL of every statement of the audit trail's writer. */
+const auditStatements: string[] = [];
 
 beforeAll(async () => {
   m = await createMigratedDatabase();
@@ -37,11 +40,21 @@ beforeAll(async () => {
       if (event.level === 'query') statements.push(event.query.sql);
     },
   });
-  f = createFixture(db, undefined, undefined, m.db);
+  const auditPool = new pg.Pool({ connectionString: m.test.url, max: 2 });
+  auditPool.on('error', () => undefined);
+  auditPool.on('connect', (client) => client.on('error', () => undefined));
+  auditDb = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: auditPool }),
+    log: (event) => {
+      if (event.level === 'query') auditStatements.push(event.query.sql);
+    },
+  });
+  f = createFixture(db, undefined, undefined, auditDb);
 });
 
 afterAll(async () => {
   await f?.audit.close();
+  await auditDb?.destroy();
   await db?.destroy();
   await m?.close();
 });
@@ -78,7 +91,7 @@ describe('round trips', () => {
       const successesBefore = await successesOf(`ip:${IPS.paris}`);
       const completed = await counted(() => f.engine.complete(assessed.result));
       expect(completed.sql).toHaveLength(1);
-      expect(completed.sql[0]).toMatch(/^\s*with device as \(\s*insert into devices[\s\S]*history as \(\s*insert into signin_history[\s\S]*profile as \(\s*insert into risk_profiles[\s\S]*delete from account_failures/);
+      expect(completed.sql[0]).toMatch(/^with w0_0 as \(insert into devices[\s\S]*insert into signin_history[\s\S]*insert into risk_profiles[\s\S]*delete from account_failures/);
       // The assessment was stored by assess(): complete() neither writes it again nor counts its successes twice.
       expect(await successesOf(`ip:${IPS.paris}`)).toBe(successesBefore);
       const stored = await m.db.selectFrom('risk_assessments').select('id').where('tenant_id', '=', T).where('id', '=', assessed.result.id).execute();
@@ -86,7 +99,7 @@ describe('round trips', () => {
     }
   });
 
-  it('an allowed sign-in stored with complete(): assess 1 statement, complete 1 that also writes the assessment', async () => {
+  it("an allowed sign-in stored with complete(): assess 1 statement; complete none of its own, the assessment's audit event carries its writes", async () => {
     const user = await insertUser(m.db, T, 'later');
     const device = await establish(f, T, user, 'later', { n: 3 });
     await f.policies.get(T);
@@ -94,10 +107,18 @@ describe('round trips', () => {
     expect(assessed.sql).toHaveLength(1);
     expect(await f.assessments.find(T, assessed.result.id)).toBeUndefined();
     const successesBefore = await successesOf(`ip:${IPS.paris}`);
+    auditStatements.length = 0;
     const completed = await counted(() => f.engine.complete(assessed.result));
     expect(await successesOf(`ip:${IPS.paris}`)).toBe(successesBefore + 1);
-    expect(completed.sql).toHaveLength(1);
-    expect(completed.sql[0]).toMatch(/assessment as \(\s*insert into risk_assessments[\s\S]*successes as \(\s*insert into source_attempts/);
+    expect(completed.sql).toHaveLength(0);
+    // One statement of the audit writer: the chain head, the learning with the assessment, the event.
+    expect(auditStatements).toHaveLength(1);
+    expect(auditStatements[0]).toMatch(
+      /^with heads as \(\s*update audit_chains[\s\S]*insert into devices[\s\S]*insert into risk_assessments[\s\S]*insert into source_attempts[\s\S]*insert into audit_events/,
+    );
+    const events = await new AuditRepository(m.db).list(T, { type: 'risk.assessment', subject: `user:${user}`, limit: 50 });
+    expect(events.items.filter((e) => e.details.assessmentId === assessed.result.id)).toHaveLength(1);
+    expect((await new AuditRepository(m.db).verify(T)).ok).toBe(true);
     expect(await f.assessments.find(T, assessed.result.id)).toEqual({
       id: assessed.result.id,
       at: assessed.result.at,

@@ -3,11 +3,12 @@
  *
  *   readSignals   everything precheck or assess reads (account run, source windows, known device, and for
  *                 assess the profile and the places of recent sign-ins), as scalar subqueries of one SELECT
- *   learnSignIn   what complete() writes: device upsert, history row, profile count and the account's
- *                 failure reset, as data-modifying CTEs of one fixed statement text (all or nothing, like one
- *                 transaction)
+ *   learnWrite    what complete() writes: device upsert, history row, profile count and the account's
+ *                 failure reset, fixed statement texts run as data-modifying CTEs of one statement (all or
+ *                 nothing, like one transaction): their own (learnSignIn) or the assessment's audit event's
  */
-import { CompiledQuery, sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
+import { standalone, type CombinedWrite } from '../../db/combined-writes.ts';
 import type { Database } from '../../db/schema.ts';
 import type { DeviceRecord, DeviceSighting } from './device-repository.ts';
 import { accountKey, bucketOf, type AccountFailures, type SourceStats, type SourceWindows } from './failure-counters.ts';
@@ -321,61 +322,72 @@ export interface SuccessCount {
 }
 
 /**
- * complete()'s writes as one fixed statement text (prepared once per connection; nothing to build per
- * sign-in): the device upsert (sets the passkey binding, never clears it), the history row, the profile
- * count, the account's failure run reset, and the assessment row with its sources' success counts when $21
- * (the assessment id) is not null. Data-modifying CTEs: all or nothing, like one transaction. The success
- * counts use the same row keys as PostgresFailureCounters (`sourceAttempts`).
+ * complete()'s writes as fixed statement texts (prepared once per connection; nothing to build per sign-in),
+ * run as one statement: the device upsert (sets the passkey binding, never clears it), the history row, the
+ * profile count, the assessment row with its sources' success counts when $21 (the assessment id) is not
+ * null, and the account's failure run reset. All or nothing, like one transaction. The success counts use
+ * the same row keys as PostgresFailureCounters (`sourceAttempts`).
  */
-const LEARN_SQL = `
-with device as (
-  insert into devices (tenant_id, user_id, id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound)
-  values ($1, $2, $3, $4, $4, $5, $6, $7, 1, $8)
-  on conflict (tenant_id, user_id, id) do update set
-    last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at),
-    user_agent_family = excluded.user_agent_family,
-    last_ip = excluded.last_ip,
-    last_network = excluded.last_network,
-    sign_ins = devices.sign_ins + 1,
-    passkey_bound = devices.passkey_bound or excluded.passkey_bound
-  returning id
-), history as (
-  insert into signin_history (tenant_id, user_id, id, assessment_id, at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id)
-  values ($1, $2, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-  returning id
-), profile as (
-  insert into risk_profiles (tenant_id, user_id, sign_ins, first_sign_in_at, last_sign_in_at)
-  values ($1, $2, 1, $11, $11)
-  on conflict (tenant_id, user_id) do update set
-    sign_ins = risk_profiles.sign_ins + 1,
-    first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
-    last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)
-  returning user_id
-), assessment as (
-  insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
-  select $1, $21::uuid, $22::timestamptz, $23::uuid, $24::text, $25::text, $26::text, $27::text, $28::integer, $29::text, $30::boolean, $31::text, $32::jsonb
-   where $21::uuid is not null
-  returning id
-), successes as (
-  insert into source_attempts (tenant_id, source, bucket_start, username, successes)
-  select $1, source, $34::timestamptz, $35::text, 1 from unnest($33::text[]) as wanted(source)
-  on conflict (tenant_id, source, bucket_start, username) do update set successes = source_attempts.successes + 1
-  returning source
-)
-delete from account_failures where tenant_id = $1 and username = $20`;
+const LEARN_STATEMENTS = [
+  `insert into devices (tenant_id, user_id, id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound)
+   values ($1, $2, $3, $4, $4, $5, $6, $7, 1, $8)
+   on conflict (tenant_id, user_id, id) do update set
+     last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at),
+     user_agent_family = excluded.user_agent_family,
+     last_ip = excluded.last_ip,
+     last_network = excluded.last_network,
+     sign_ins = devices.sign_ins + 1,
+     passkey_bound = devices.passkey_bound or excluded.passkey_bound`,
+  `insert into signin_history (tenant_id, user_id, id, assessment_id, at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id)
+   values ($1, $2, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+  `insert into risk_profiles (tenant_id, user_id, sign_ins, first_sign_in_at, last_sign_in_at)
+   values ($1, $2, 1, $11, $11)
+   on conflict (tenant_id, user_id) do update set
+     sign_ins = risk_profiles.sign_ins + 1,
+     first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
+     last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
+  `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
+   select $1, $21::uuid, $22::timestamptz, $23::uuid, $24::text, $25::text, $26::text, $27::text, $28::integer, $29::text, $30::boolean, $31::text, $32::jsonb
+    where $21::uuid is not null`,
+  `insert into source_attempts (tenant_id, source, bucket_start, username, successes)
+   select $1, source, $34::timestamptz, $35::text, 1 from unnest($33::text[]) as wanted(source)
+   on conflict (tenant_id, source, bucket_start, username) do update set successes = source_attempts.successes + 1`,
+  `delete from account_failures where tenant_id = $1 and username = $20`,
+];
 
-export async function learnSignIn(db: Kysely<Database>, l: Learned): Promise<void> {
+/**
+ * complete()'s writes (see LEARN_STATEMENTS), to run on their own (`learnSignIn`) or carried by the statement
+ * of the assessment's audit event (AuditLog.record).
+ */
+export function learnWrite(l: Learned): CombinedWrite {
   const { sighting: d, record: r } = l;
   const a = l.assessment?.row;
   const successes = l.assessment?.successes;
-  const params: unknown[] = [
-    l.tenantId, l.userId,
-    d.id, d.at, d.userAgentFamily, d.ip, d.network, d.passkeyBound,
-    l.historyId, l.assessmentId, r.at, r.ip, r.network, r.asn ?? null, r.country ?? null, r.latitude ?? null, r.longitude ?? null, r.accuracyKm ?? null, r.deviceId ?? null,
-    accountKey(l.username),
-    a?.id ?? null, a?.at ?? null, a?.userId ?? null, a?.username ?? null, a?.clientId ?? null, a?.ip ?? null, a?.level ?? null, a?.score ?? null,
-    a?.outcome ?? null, a?.enforced ?? null, a?.policyRule ?? null, a ? JSON.stringify(a.contributions) : null,
-    successes?.sources ?? [], successes ? bucketOf(successes.at) : null, successes ? successShard(successes.username) : null,
-  ];
-  await db.executeQuery(CompiledQuery.raw(LEARN_SQL, params));
+  const sources = successes?.sources ?? [];
+  const bucket = successes ? bucketOf(successes.at) : null;
+  const shard = successes ? successShard(successes.username) : null;
+  const account = accountKey(l.username);
+  return {
+    statements: LEARN_STATEMENTS,
+    parameters: [
+      l.tenantId, l.userId,
+      d.id, d.at, d.userAgentFamily, d.ip, d.network, d.passkeyBound,
+      l.historyId, l.assessmentId, r.at, r.ip, r.network, r.asn ?? null, r.country ?? null, r.latitude ?? null, r.longitude ?? null, r.accuracyKm ?? null, r.deviceId ?? null,
+      account,
+      a?.id ?? null, a?.at ?? null, a?.userId ?? null, a?.username ?? null, a?.clientId ?? null, a?.ip ?? null, a?.level ?? null, a?.score ?? null,
+      a?.outcome ?? null, a?.enforced ?? null, a?.policyRule ?? null, a ? JSON.stringify(a.contributions) : null,
+      sources, bucket, shard,
+    ],
+    keys: [
+      `devices ${l.tenantId} ${l.userId} ${d.id}`,
+      `risk_profiles ${l.tenantId} ${l.userId}`,
+      `account_failures ${l.tenantId} ${account}`,
+      ...sources.map((source) => `source_attempts ${l.tenantId} ${source} ${bucket?.toISOString() ?? ''} ${shard ?? ''}`),
+    ],
+  };
+}
+
+/** complete()'s writes in a statement of their own. */
+export async function learnSignIn(db: Kysely<Database>, l: Learned): Promise<void> {
+  await db.executeQuery(standalone(learnWrite(l)));
 }

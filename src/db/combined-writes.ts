@@ -1,0 +1,50 @@
+/**
+ * Writes that travel inside another statement: each a list of data-modifying statements (INSERT, UPDATE or
+ * DELETE, without a WITH of their own) that become CTEs of the statement carrying them. PostgreSQL runs every
+ * data-modifying CTE exactly once and to completion, whether or not the main query reads it, and the whole
+ * statement commits or fails as one: the carried writes cost no round trip and no commit of their own.
+ *
+ * The statements number their own parameters `$1`…`$n`; `asCtes` renumbers them after the carrier's. They
+ * are fixed texts written by us: no `$` may appear inside a literal or identifier.
+ *
+ * One statement cannot change a row twice ("ON CONFLICT DO UPDATE command cannot affect row a second time"):
+ * `keys` name the rows a write may update, and a carrier never takes two writes that share one.
+ */
+import { CompiledQuery } from 'kysely';
+
+export interface CombinedWrite {
+  readonly statements: readonly string[];
+  readonly parameters: readonly unknown[];
+  /** The rows it may update, one string per row (table and key); rows it only inserts need none. */
+  readonly keys: readonly string[];
+}
+
+const PARAMETER = /\$(\d+)/g;
+
+/**
+ * The writes as CTEs named `<prefix><write>_<statement>` (`name as (…)`, comma-separated by the caller),
+ * their parameters numbered from `offset + 1`, in order.
+ */
+export function asCtes(writes: readonly CombinedWrite[], offset: number, prefix: string): { readonly ctes: string[]; readonly parameters: unknown[] } {
+  const ctes: string[] = [];
+  const parameters: unknown[] = [];
+  writes.forEach((write, w) => {
+    const base = offset + parameters.length;
+    write.statements.forEach((statement, s) => {
+      ctes.push(`${prefix}${w}_${s} as (${statement.replace(PARAMETER, (_, n: string) => `$${base + Number(n)}`)})`);
+    });
+    parameters.push(...write.parameters);
+  });
+  return { ctes, parameters };
+}
+
+/** The write on its own: its statements as CTEs of one statement. */
+export function standalone(write: CombinedWrite): CompiledQuery {
+  const { ctes, parameters } = asCtes([write], 0, 'w');
+  return CompiledQuery.raw(`with ${ctes.join(',\n')}\nselect 1`, parameters);
+}
+
+/** Whether `write` may update a row of `keys`. */
+export function overlaps(keys: ReadonlySet<string>, write: CombinedWrite): boolean {
+  return write.keys.some((key) => keys.has(key));
+}
