@@ -21,6 +21,25 @@ export interface CombinedWrite {
 
 const PARAMETER = /\$(\d+)/g;
 
+/** Renumbered texts, per statement text and offset: the same few writes at the same few offsets recur. */
+const renumbered = new Map<string, Map<number, string>>();
+const MAX_RENUMBERED = 1024;
+
+function renumber(statement: string, base: number): string {
+  let byBase = renumbered.get(statement);
+  if (!byBase) {
+    if (renumbered.size >= MAX_RENUMBERED) renumbered.clear();
+    byBase = new Map();
+    renumbered.set(statement, byBase);
+  }
+  let text = byBase.get(base);
+  if (text === undefined) {
+    text = statement.replace(PARAMETER, (_, n: string) => `$${base + Number(n)}`);
+    if (byBase.size < MAX_RENUMBERED) byBase.set(base, text);
+  }
+  return text;
+}
+
 /**
  * The writes as CTEs named `<prefix><write>_<statement>` (`name as (…)`, comma-separated by the caller),
  * their parameters numbered from `offset + 1`, in order.
@@ -31,7 +50,7 @@ export function asCtes(writes: readonly CombinedWrite[], offset: number, prefix:
   writes.forEach((write, w) => {
     const base = offset + parameters.length;
     write.statements.forEach((statement, s) => {
-      ctes.push(`${prefix}${w}_${s} as (${statement.replace(PARAMETER, (_, n: string) => `$${base + Number(n)}`)})`);
+      ctes.push(`${prefix}${w}_${s} as (${renumber(statement, base)})`);
     });
     parameters.push(...write.parameters);
   });
