@@ -30,6 +30,7 @@ import { scoreOf } from '../src/risk/scoring.ts';
 import { DeviceRepository } from '../src/risk/signals/device-repository.ts';
 import { SignInHistory } from '../src/risk/signals/history-repository.ts';
 import { PostgresFailureCounters } from '../src/risk/signals/postgres-failure-counters.ts';
+import { SuccessTally } from '../src/risk/signals/success-tally.ts';
 import type { DeviceVerdict, RiskFacts, SignInContext } from '../src/risk/types.ts';
 import { DEFAULT_WEIGHTS } from '../src/risk/weights.ts';
 import { createBenchDatabase } from './lib/database.ts';
@@ -70,6 +71,7 @@ export async function runRiskBench(): Promise<void> {
       history: new SignInHistory(db),
       devices: new DeviceRepository(db),
       counters: new PostgresFailureCounters(db),
+      successes: new SuccessTally(db, { clock }),
       assessments: new AssessmentRepository(db),
       audit,
       deviceCookies: cookies,

@@ -56,6 +56,7 @@ import { RefreshRiskCheck } from './risk/refresh-check.ts';
 import { DeviceRepository } from './risk/signals/device-repository.ts';
 import { SignInHistory } from './risk/signals/history-repository.ts';
 import { PostgresFailureCounters } from './risk/signals/postgres-failure-counters.ts';
+import { SuccessTally } from './risk/signals/success-tally.ts';
 import { PendingSignIns } from './oidc/interactions/pending-sign-ins.ts';
 
 export interface ContainerOptions {
@@ -139,6 +140,7 @@ export function createContainer(options: ContainerOptions): Container {
   const policies = new PolicyRepository(db, clock);
   const signInHistory = new SignInHistory(db);
   const failureCounters = new PostgresFailureCounters(db);
+  const successTally = new SuccessTally(db, { clock, onError: (err: unknown) => logger.warn({ err }, 'source success counts not flushed; kept for the next flush') });
   const assessments = new AssessmentRepository(db);
   const deviceCookies = new DeviceCookies(derivedKeys);
   const risk = new RiskEngine({
@@ -147,6 +149,7 @@ export function createContainer(options: ContainerOptions): Container {
     history: signInHistory,
     devices: new DeviceRepository(db),
     counters: failureCounters,
+    successes: successTally,
     assessments,
     audit,
     deviceCookies,
@@ -251,6 +254,7 @@ export function createContainer(options: ContainerOptions): Container {
     async close() {
       health.stop();
       await limiter.flushAll().catch(() => undefined);
+      await successTally.flush();
       await audit.close();
       redis?.disconnect();
     },

@@ -57,6 +57,16 @@ export function asCtes(writes: readonly CombinedWrite[], offset: number, prefix:
   return { ctes, parameters };
 }
 
+/** One write doing both: `second`'s parameters numbered after `first`'s. */
+export function combine(first: CombinedWrite, second: CombinedWrite): CombinedWrite {
+  const base = first.parameters.length;
+  return {
+    statements: [...first.statements, ...second.statements.map((statement) => renumber(statement, base))],
+    parameters: [...first.parameters, ...second.parameters],
+    keys: [...first.keys, ...second.keys],
+  };
+}
+
 /** The write on its own: its statements as CTEs of one statement. */
 export function standalone(write: CombinedWrite): CompiledQuery {
   const { ctes, parameters } = asCtes([write], 0, 'w');

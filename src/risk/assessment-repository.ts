@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { CombinedWrite } from '../db/combined-writes.ts';
-import { learnSignIn, learnWrite, readSignals, sourceAttempts, type Learned, type Signals, type SignalsQuery } from './signals/sign-in-statements.ts';
+import { assessmentInsert, learnSignIn, learnWrite, readSignals, type Learned, type Signals, type SignalsQuery } from './signals/sign-in-statements.ts';
 import type { Contribution, RiskLevel } from './types.ts';
 
 export interface StoredAssessment {
@@ -20,13 +20,6 @@ export interface StoredAssessment {
   readonly contributions: readonly Contribution[];
 }
 
-/** A successful first factor to count per source (the denominator of failure ratios). */
-export interface SourceSuccesses {
-  readonly username: string;
-  readonly sources: readonly string[];
-  readonly at: Date;
-}
-
 /**
  * Stored assessments, and the engine's combined round trips (sign-in-statements.ts): the reads of an
  * assessment and the writes of an assessment and of a completed sign-in.
@@ -38,22 +31,9 @@ export class AssessmentRepository {
     this.#db = db;
   }
 
-  /**
-   * Stores the assessment; with `successes`, also counts the successful first factor for each source
-   * (PostgresFailureCounters.recordSuccess) in the same statement.
-   */
-  async insert(tenantId: string, a: StoredAssessment, successes?: SourceSuccesses): Promise<void> {
-    const values = assessmentValues(tenantId, a);
-    if (!successes || successes.sources.length === 0) {
-      await this.#db.insertInto('risk_assessments').values(values).execute();
-      return;
-    }
-    const { username, sources, at } = successes;
-    await this.#db
-      .with('successes', (q) => sourceAttempts(q, tenantId, username, sources, at, 'successes').returning('source'))
-      .insertInto('risk_assessments')
-      .values(values)
-      .execute();
+  /** The assessment's row, as a write its audit event carries (AuditLog.record). */
+  insertWrite(tenantId: string, a: StoredAssessment): CombinedWrite {
+    return assessmentInsert(tenantId, a);
   }
 
   /** Everything precheck or assess reads, in one statement. */
@@ -95,22 +75,4 @@ export class AssessmentRepository {
     const result = await this.#db.deleteFrom('risk_assessments').where('tenant_id', '=', tenantId).where('at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
-}
-
-function assessmentValues(tenantId: string, a: StoredAssessment) {
-  return {
-    tenant_id: tenantId,
-    id: a.id,
-    at: a.at,
-    user_id: a.userId,
-    username: a.username,
-    client_id: a.clientId,
-    ip: a.ip,
-    level: a.level,
-    score: a.score,
-    outcome: a.outcome,
-    enforced: a.enforced,
-    policy_rule: a.policyRule,
-    contributions: JSON.stringify(a.contributions),
-  };
 }

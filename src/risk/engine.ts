@@ -25,6 +25,7 @@ import { scoreOf, type HardRuleHit } from './scoring.ts';
 import type { DeviceRecord, DeviceRepository } from './signals/device-repository.ts';
 import type { FailureCounters } from './signals/failure-counters.ts';
 import type { SignInHistory } from './signals/history-repository.ts';
+import type { SuccessTally } from './signals/success-tally.ts';
 import type { DeviceLookup, Learned, Signals } from './signals/sign-in-statements.ts';
 import type { CombinedWrite } from '../db/combined-writes.ts';
 import type { Contribution, RiskFacts, RiskLevel, Rule, SignInAttempt, SignInContext } from './types.ts';
@@ -39,6 +40,8 @@ export interface RiskEngineDeps {
   readonly history: SignInHistory;
   readonly devices: DeviceRepository;
   readonly counters: FailureCounters;
+  /** Successful first factors per source (the denominator of failure ratios), tallied and flushed. */
+  readonly successes: SuccessTally;
   readonly assessments: AssessmentRepository;
   readonly audit: AuditLog;
   readonly deviceCookies: DeviceCookies;
@@ -315,21 +318,18 @@ export class RiskEngine {
         accuracyKm: location?.accuracyKm,
         deviceId,
       },
-      ...(unstored
-        ? { assessment: { row: this.#row(assessment), successes: { username: context.username, sources: unstored.successSources, at: assessment.at } } }
-        : {}),
+      ...(unstored ? { assessment: this.#row(assessment) } : {}),
     };
+    if (unstored) d.successes.add(context.tenantId, context.username, unstored.successSources, assessment.at);
     if (unstored) await this.#audit(assessment, unstored.mode, d.assessments.learnWrite(learning));
     else await d.assessments.learn(learning);
     return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
   }
 
-  /** The assessment row and the sources' success counts in one statement; the audit event joins a group commit. */
+  /** The assessment row, carried by its audit event (a share of a group commit); the successes are tallied. */
   async #store(a: Assessment, mode: SignInPolicy['mode'], successSources: readonly string[]): Promise<void> {
-    await Promise.all([
-      this.#d.assessments.insert(a.context.tenantId, this.#row(a), { username: a.context.username, sources: successSources, at: a.at }),
-      this.#audit(a, mode),
-    ]);
+    this.#d.successes.add(a.context.tenantId, a.context.username, successSources, a.at);
+    await this.#audit(a, mode, this.#d.assessments.insertWrite(a.context.tenantId, this.#row(a)));
   }
 
   #row(a: Assessment): StoredAssessment {

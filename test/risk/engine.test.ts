@@ -26,8 +26,9 @@ async function storedAssessment(id: string): Promise<{ level: string } | undefin
   return m.db.selectFrom('risk_assessments').select('level').where('tenant_id', '=', T).where('id', '=', id).executeTakeFirst();
 }
 
-/** Successes counted for an address (its `ip:` source), over every bucket. */
+/** Successes counted for an address (its `ip:` source), over every bucket, once the tally is flushed. */
 async function sourceSuccesses(ip: string): Promise<number> {
+  await f.successes.flush();
   const row = await m.db
     .selectFrom('source_attempts')
     .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('successes'), eb.lit(0)).as('n'))

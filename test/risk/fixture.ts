@@ -19,6 +19,7 @@ import { signInPolicySchema, type SignInPolicyInput } from '../../src/risk/polic
 import { DeviceRepository } from '../../src/risk/signals/device-repository.ts';
 import { SignInHistory } from '../../src/risk/signals/history-repository.ts';
 import { PostgresFailureCounters } from '../../src/risk/signals/postgres-failure-counters.ts';
+import { SuccessTally } from '../../src/risk/signals/success-tally.ts';
 import type { SignInContext } from '../../src/risk/types.ts';
 
 /** Real addresses the bundled DB-IP data places in these cities (asserted in geo.test.ts). */
@@ -59,6 +60,7 @@ export interface Fixture {
   readonly history: SignInHistory;
   readonly devices: DeviceRepository;
   readonly assessments: AssessmentRepository;
+  readonly successes: SuccessTally;
 }
 
 /** One geo reader per test file: the bundled data is large and read once. */
@@ -80,18 +82,21 @@ export function createFixture(db: Kysely<Database>, clock = new ManualClock(), k
   const history = new SignInHistory(db);
   const devices = new DeviceRepository(db);
   const assessments = new AssessmentRepository(db);
+  // Suites that read success counts flush it first (success-tally.test.ts tests the tally itself).
+  const successes = new SuccessTally(db, { clock });
   const engine = new RiskEngine({
     geo: geo(),
     policies,
     history,
     devices,
     counters: new PostgresFailureCounters(db),
+    successes,
     assessments,
     audit,
     deviceCookies: cookies,
     clock,
   });
-  return { engine, clock, audit, cookies, policies, history, devices, assessments };
+  return { engine, clock, audit, cookies, policies, history, devices, assessments, successes };
 }
 
 export async function insertUser(db: Kysely<Database>, tenantId: string, username: string): Promise<string> {

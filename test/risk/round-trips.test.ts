@@ -77,7 +77,7 @@ async function counted<T>(op: () => Promise<T>): Promise<{ result: T; sql: strin
 }
 
 describe('round trips', () => {
-  it('precheck 1, assess 2, complete 1 statement once the policy is cached, for a fresh and a known browser', async () => {
+  it('precheck 1, assess 1, complete 1 statement once the policy is cached, for a fresh and a known browser', async () => {
     const user = await insertUser(m.db, T, 'counted');
     const known = await establish(f, T, user, 'counted', { n: 3 });
     for (const device of [{ status: 'absent' } as const, known]) {
@@ -85,14 +85,19 @@ describe('round trips', () => {
       const pre = await counted(() => f.engine.precheck({ tenantId: T, userId: user, username: 'counted', ip: IPS.paris, device }));
       expect(pre.result).toEqual({ kind: 'proceed' });
       expect(pre.sql).toHaveLength(1);
+      auditStatements.length = 0;
       const assessed = await counted(() => f.engine.assess(context(T, user, 'counted', { device })));
-      expect(assessed.sql).toHaveLength(2);
-      expect(assessed.sql[1]).toMatch(/^with "successes" as \(insert into "source_attempts"[\s\S]*insert into "risk_assessments"/);
+      // The signals; the assessment's row rides with its audit event, the successes are tallied.
+      expect(assessed.sql).toHaveLength(1);
+      expect(auditStatements).toHaveLength(1);
+      expect(auditStatements[0]).toMatch(/^with heads as[\s\S]*insert into risk_assessments[\s\S]*insert into audit_events/);
+      await f.successes.flush();
       const successesBefore = await successesOf(`ip:${IPS.paris}`);
       const completed = await counted(() => f.engine.complete(assessed.result));
       expect(completed.sql).toHaveLength(1);
       expect(completed.sql[0]).toMatch(/^with w0_0 as \(insert into devices[\s\S]*insert into signin_history[\s\S]*insert into risk_profiles[\s\S]*delete from account_failures/);
       // The assessment was stored by assess(): complete() neither writes it again nor counts its successes twice.
+      await f.successes.flush();
       expect(await successesOf(`ip:${IPS.paris}`)).toBe(successesBefore);
       const stored = await m.db.selectFrom('risk_assessments').select('id').where('tenant_id', '=', T).where('id', '=', assessed.result.id).execute();
       expect(stored).toHaveLength(1);
@@ -106,15 +111,17 @@ describe('round trips', () => {
     const assessed = await counted(() => f.engine.assess(context(T, user, 'later', { device }), { storeLater: true }));
     expect(assessed.sql).toHaveLength(1);
     expect(await f.assessments.find(T, assessed.result.id)).toBeUndefined();
+    await f.successes.flush();
     const successesBefore = await successesOf(`ip:${IPS.paris}`);
     auditStatements.length = 0;
     const completed = await counted(() => f.engine.complete(assessed.result));
+    await f.successes.flush();
     expect(await successesOf(`ip:${IPS.paris}`)).toBe(successesBefore + 1);
     expect(completed.sql).toHaveLength(0);
     // One statement of the audit writer: the chain head, the learning with the assessment, the event.
     expect(auditStatements).toHaveLength(1);
     expect(auditStatements[0]).toMatch(
-      /^with heads as \(\s*update audit_chains[\s\S]*insert into devices[\s\S]*insert into risk_assessments[\s\S]*insert into source_attempts[\s\S]*insert into audit_events/,
+      /^with heads as \(\s*update audit_chains[\s\S]*insert into devices[\s\S]*insert into risk_assessments[\s\S]*insert into audit_events/,
     );
     const events = await new AuditRepository(m.db).list(T, { type: 'risk.assessment', subject: `user:${user}`, limit: 50 });
     expect(events.items.filter((e) => e.details.assessmentId === assessed.result.id)).toHaveLength(1);
@@ -227,6 +234,7 @@ describe('round trips', () => {
     await establish(f, T, user, 'Mixed.Case', { n: 2, ip: IPS.paris2, gapMs: 30 * MINUTE });
     const device = await establish(f, T, user, 'Mixed.Case', { n: 4, gapMs: 30 * MINUTE });
     if (device.status !== 'valid') throw new Error('expected a device cookie');
+    await f.successes.flush();
     const counters = new PostgresFailureCounters(m.db);
     const now = f.clock.now();
     for (let i = 0; i < 3; i++) await counters.recordFailure(T, 'mixed.case', [`ip:${IPS.paris}`, 'net:88.160.0.0/24'], now, new Date(0));
@@ -296,18 +304,5 @@ describe('round trips', () => {
     ).rejects.toThrow();
     expect(await before()).toEqual(state);
     expect(state.failures).toEqual([{ consecutive: 1 }]);
-  });
-
-  it('stores an assessment and its success counts all or nothing', async () => {
-    const row = { at: f.clock.now(), userId: null, username: 'dup', clientId: null, ip: IPS.paris, level: 'low', score: 0, outcome: 'allow', enforced: true, policyRule: 'actions.low', contributions: [] } as const;
-    const id = newId();
-    const successes = { username: 'dup', sources: ['ip:203.0.113.9'], at: row.at };
-    await f.assessments.insert(T, { ...row, id }, successes);
-    await expect(f.assessments.insert(T, { ...row, id }, successes)).rejects.toThrow();
-    const windows = { spraySince: new Date(0), throttleSince: new Date(0) };
-    expect(await new PostgresFailureCounters(m.db).sources(T, ['ip:203.0.113.9'], windows)).toEqual([
-      { source: 'ip:203.0.113.9', failures: 0, successes: 1, distinctUsernamesFailed: 0, recentFailures: 0 },
-    ]);
-    expect(await f.assessments.find(T, id)).toMatchObject({ id, username: 'dup', outcome: 'allow' });
   });
 });

@@ -67,6 +67,7 @@ describe('password spray', () => {
       const id = await insertUser(m.db, T, `office${i}`);
       await f.engine.assess(context(T, id, `office${i}`, { ip: nat }));
     }
+    await f.successes.flush();
     const rows = await m.db.selectFrom('source_attempts').select(['source', 'username', 'successes', 'failures']).where('tenant_id', '=', T).where('source', 'in', sources).execute();
     expect(rows.every((r) => /^\*[0-7]$/.test(r.username) && r.failures === 0)).toBe(true);
     for (const source of sources) {
@@ -82,6 +83,7 @@ describe('password spray', () => {
     const a = await f.engine.assess(context(T, victim, 'grace', { ip: nat }));
     expect(a.hardRule).toEqual({ code: 'spray_source_success', effect: 'high' });
     expect(a.contributions.find((c) => c.code === 'spray_source_success')?.details).toMatchObject({ distinctUsernamesFailed: 12 });
+    await f.successes.flush();
     const [stats] = await new PostgresFailureCounters(m.db).sources(T, [`ip:${nat}`], { spraySince: new Date(0), throttleSince: new Date(0) });
     expect(stats).toMatchObject({ failures: 12, successes: 41, distinctUsernamesFailed: 12 });
   });

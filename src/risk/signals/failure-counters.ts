@@ -31,8 +31,6 @@ export interface SourceWindows {
 export interface FailureCounters {
   /** Counts a failed first factor for the account and each source; returns the account's new state. */
   recordFailure(tenantId: string, username: string, sources: readonly string[], at: Date, resetBefore: Date): Promise<AccountFailures>;
-  /** Counts a successful first factor for each source (the denominator of failure ratios). */
-  recordSuccess(tenantId: string, username: string, sources: readonly string[], at: Date): Promise<void>;
   /** The account's failures; zero when the last one is older than `resetBefore`. */
   account(tenantId: string, username: string, resetBefore: Date): Promise<AccountFailures>;
   sources(tenantId: string, sources: readonly string[], windows: SourceWindows): Promise<SourceStats[]>;

@@ -1,8 +1,7 @@
 /** FailureCounters in PostgreSQL: single-statement upserts, so two nodes see the same counts. */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { accountKey, type AccountFailures, type FailureCounters, type SourceStats, type SourceWindows } from './failure-counters.ts';
-import { sourceAttempts } from './sign-in-statements.ts';
+import { accountKey, bucketOf, type AccountFailures, type FailureCounters, type SourceStats, type SourceWindows } from './failure-counters.ts';
 
 export class PostgresFailureCounters implements FailureCounters {
   readonly #db: Kysely<Database>;
@@ -26,18 +25,21 @@ export class PostgresFailureCounters implements FailureCounters {
         )
         .returning(['consecutive', 'last_failure_at'])
         .executeTakeFirstOrThrow(),
-      this.#attempt(tenantId, username, sources, at, 'failures'),
+      this.#failures(tenantId, username, sources, at),
     ]);
     return { consecutive: account.consecutive, lastFailureAt: account.last_failure_at };
   }
 
-  async recordSuccess(tenantId: string, username: string, sources: readonly string[], at: Date): Promise<void> {
-    await this.#attempt(tenantId, username, sources, at, 'successes');
-  }
-
-  async #attempt(tenantId: string, username: string, sources: readonly string[], at: Date, column: 'failures' | 'successes'): Promise<void> {
+  /** One failure per source in the current one-minute bucket, under the account's key (spray: distinct usernames). */
+  async #failures(tenantId: string, username: string, sources: readonly string[], at: Date): Promise<void> {
     if (sources.length === 0) return;
-    await sourceAttempts(this.#db, tenantId, username, sources, at, column).execute();
+    const bucket = bucketOf(at);
+    const user = accountKey(username);
+    await this.#db
+      .insertInto('source_attempts')
+      .values(sources.map((source) => ({ tenant_id: tenantId, source, bucket_start: bucket, username: user, failures: 1 })))
+      .onConflict((oc) => oc.columns(['tenant_id', 'source', 'bucket_start', 'username']).doUpdateSet({ failures: sql<number>`source_attempts.failures + 1` }))
+      .execute();
   }
 
   async account(tenantId: string, username: string, resetBefore: Date): Promise<AccountFailures> {

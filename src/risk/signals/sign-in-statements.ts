@@ -7,11 +7,11 @@
  *                 failure reset, fixed statement texts run as data-modifying CTEs of one statement (all or
  *                 nothing, like one transaction): their own (learnSignIn) or the assessment's audit event's
  */
-import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
-import { standalone, type CombinedWrite } from '../../db/combined-writes.ts';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { combine, standalone, type CombinedWrite } from '../../db/combined-writes.ts';
 import type { Database } from '../../db/schema.ts';
 import type { DeviceRecord, DeviceSighting } from './device-repository.ts';
-import { accountKey, bucketOf, type AccountFailures, type SourceStats, type SourceWindows } from './failure-counters.ts';
+import { accountKey, type AccountFailures, type SourceStats, type SourceWindows } from './failure-counters.ts';
 import type { RiskProfile, SignInRecord } from './history-repository.ts';
 
 export interface SignalsQuery {
@@ -252,40 +252,6 @@ function recentJson(q: SignalsQuery): RawBuilder<unknown> {
        order by network, asn, country, latitude, longitude, accuracy_km, at desc) r)`;
 }
 
-/** Rows per source and minute that successful sign-ins are counted in (see `sourceAttempts`). */
-const SUCCESS_SHARDS = 8;
-
-/**
- * The row key a success is counted under: `*0` … `*7`, chosen by the account key. Successes are only ever
- * summed (the denominator of a source's failure ratio), so they need no username: a source's window then
- * holds one row per failing username but at most eight rows a minute for its successes, however many people
- * sign in behind it (an office or carrier NAT), and concurrent sign-ins from one address rarely wait for the
- * same row. A real username that looks like a shard key only shares a row's sums, which stay right.
- */
-function successShard(username: string): string {
-  const key = accountKey(username);
-  let h = 0;
-  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
-  return `*${h % SUCCESS_SHARDS}`;
-}
-
-/**
- * One attempt per source in the current one-minute bucket: a failure under the account's key (distinct
- * usernames failed are counted from these rows), a success under its shard (`successShard`).
- */
-export function sourceAttempts(db: QueryCreator<Database>, tenantId: string, username: string, sources: readonly string[], at: Date, column: 'failures' | 'successes') {
-  const bucket = bucketOf(at);
-  const user = column === 'successes' ? successShard(username) : accountKey(username);
-  return db
-    .insertInto('source_attempts')
-    .values(sources.map((source) => ({ tenant_id: tenantId, source, bucket_start: bucket, username: user, [column]: 1 })))
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'source', 'bucket_start', 'username']).doUpdateSet({
-        [column]: sql<number>`source_attempts.${sql.ref(column)} + 1`,
-      }),
-    );
-}
-
 export interface Learned {
   readonly tenantId: string;
   readonly userId: string;
@@ -295,7 +261,7 @@ export interface Learned {
   readonly record: SignInRecord;
   readonly sighting: DeviceSighting;
   /** The sign-in's assessment, when it was not stored yet: written by the same statement. */
-  readonly assessment?: { readonly row: AssessmentRow; readonly successes?: SuccessCount };
+  readonly assessment?: AssessmentRow;
 }
 
 /** A risk_assessments row as the engine writes it. */
@@ -314,19 +280,11 @@ export interface AssessmentRow {
   readonly contributions: unknown;
 }
 
-/** Successful first factors to count for the sources of a sign-in. */
-export interface SuccessCount {
-  readonly username: string;
-  readonly sources: readonly string[];
-  readonly at: Date;
-}
-
 /**
  * complete()'s writes as fixed statement texts (prepared once per connection; nothing to build per sign-in),
  * run as one statement: the device upsert (sets the passkey binding, never clears it), the history row, the
- * profile count, the assessment row with its sources' success counts when $21 (the assessment id) is not
- * null, and the account's failure run reset. All or nothing, like one transaction. The success counts use
- * the same row keys as PostgresFailureCounters (`sourceAttempts`).
+ * profile count and the account's failure run reset. All or nothing, like one transaction. (The sources'
+ * success counts go through SuccessTally.)
  */
 const LEARN_STATEMENTS = [
   `insert into devices (tenant_id, user_id, id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound)
@@ -346,26 +304,32 @@ const LEARN_STATEMENTS = [
      sign_ins = risk_profiles.sign_ins + 1,
      first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
      last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
-  `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
-   select $1, $21::uuid, $22::timestamptz, $23::uuid, $24::text, $25::text, $26::text, $27::text, $28::integer, $29::text, $30::boolean, $31::text, $32::jsonb
-    where $21::uuid is not null`,
-  `insert into source_attempts (tenant_id, source, bucket_start, username, successes)
-   select $1, source, $34::timestamptz, $35::text, 1 from unnest($33::text[]) as wanted(source)
-   on conflict (tenant_id, source, bucket_start, username) do update set successes = source_attempts.successes + 1`,
   `delete from account_failures where tenant_id = $1 and username = $20`,
 ];
 
+const ASSESSMENT_INSERT = `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
+   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+
+/** An assessment's row as a write its audit event can carry (AuditLog.record). */
+export function assessmentInsert(tenantId: string, a: AssessmentRow): CombinedWrite {
+  return {
+    statements: [ASSESSMENT_INSERT],
+    parameters: [tenantId, a.id, a.at.toISOString(), a.userId, a.username, a.clientId, a.ip, a.level, a.score, a.outcome, a.enforced, a.policyRule, JSON.stringify(a.contributions)],
+    keys: [],
+  };
+}
+
 /**
- * complete()'s writes (see LEARN_STATEMENTS), to run on their own (`learnSignIn`) or carried by the statement
- * of the assessment's audit event (AuditLog.record).
+ * complete()'s writes (see LEARN_STATEMENTS), with the assessment's row when it was not stored yet: to run
+ * on their own (`learnSignIn`) or carried by the statement of the assessment's audit event (AuditLog.record).
  */
 export function learnWrite(l: Learned): CombinedWrite {
+  const core = learnCore(l);
+  return l.assessment ? combine(core, assessmentInsert(l.tenantId, l.assessment)) : core;
+}
+
+function learnCore(l: Learned): CombinedWrite {
   const { sighting: d, record: r } = l;
-  const a = l.assessment?.row;
-  const successes = l.assessment?.successes;
-  const sources = successes?.sources ?? [];
-  const bucket = successes ? bucketOf(successes.at) : null;
-  const shard = successes ? successShard(successes.username) : null;
   const account = accountKey(l.username);
   // Times as ISO strings: pg's own Date formatting costs several times more.
   return {
@@ -375,15 +339,11 @@ export function learnWrite(l: Learned): CombinedWrite {
       d.id, d.at.toISOString(), d.userAgentFamily, d.ip, d.network, d.passkeyBound,
       l.historyId, l.assessmentId, r.at.toISOString(), r.ip, r.network, r.asn ?? null, r.country ?? null, r.latitude ?? null, r.longitude ?? null, r.accuracyKm ?? null, r.deviceId ?? null,
       account,
-      a?.id ?? null, a?.at.toISOString() ?? null, a?.userId ?? null, a?.username ?? null, a?.clientId ?? null, a?.ip ?? null, a?.level ?? null, a?.score ?? null,
-      a?.outcome ?? null, a?.enforced ?? null, a?.policyRule ?? null, a ? JSON.stringify(a.contributions) : null,
-      sources, bucket?.toISOString() ?? null, shard,
     ],
     keys: [
       `devices ${l.tenantId} ${l.userId} ${d.id}`,
       `risk_profiles ${l.tenantId} ${l.userId}`,
       `account_failures ${l.tenantId} ${account}`,
-      ...sources.map((source) => `source_attempts ${l.tenantId} ${source} ${bucket?.toISOString() ?? ''} ${shard ?? ''}`),
     ],
   };
 }
