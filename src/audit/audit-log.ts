@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import { asCtes, overlaps, standalone, type CombinedWrite } from '../db/combined-writes.ts';
+import { asCtes, mergeWrites, overlaps, standalone, type CombinedWrite } from '../db/combined-writes.ts';
 import type { Database } from '../db/schema.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
@@ -219,7 +219,8 @@ export class AuditLog {
       head.hash = row.hash;
       rows.push(row);
     }
-    const carried = batch.flatMap((p) => (p.carried ? [p.carried] : []));
+    // A busy batch carries several sign-ins' writes of one kind as one write: the statement text stays the same.
+    const carried = mergeWrites(batch.flatMap((p) => (p.carried ? [p.carried] : [])));
     try {
       const fresh = [...working].filter(([, h]) => !h.persisted);
       if (fresh.length === 0 && rows.length <= ROWS_PER_STATEMENT) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asCtes, overlaps, standalone } from './combined-writes.ts';
+import { asCtes, mergeWrites, overlaps, standalone } from './combined-writes.ts';
 
 const write = (n: number, key: string) => ({
   statements: ['insert into t (a, b) values ($1, $10)', 'delete from u where c = $2'],
@@ -30,5 +30,16 @@ describe('combined writes', () => {
   it('tells writes of one row apart', () => {
     expect(overlaps(new Set(['t x']), write(1, 'x'))).toBe(true);
     expect(overlaps(new Set(['t y']), write(1, 'x'))).toBe(false);
+  });
+
+  it('merges array-shaped writes of the same statements into one, in order, and leaves the others alone', () => {
+    const statements = ['insert into t select * from unnest($1::text[], $2::int[])'];
+    const a = { statements, parameters: [['a'], [1]], keys: ['t a'], arrays: true };
+    const b = { statements, parameters: [['b', 'c'], [2, 3]], keys: ['t b', 't c'], arrays: true };
+    const other = write(10, 'x');
+    const merged = mergeWrites([a, other, b]);
+    expect(merged).toEqual([{ statements, parameters: [['a', 'b', 'c'], [1, 2, 3]], keys: ['t a', 't b', 't c'], arrays: true }, other]);
+    // The inputs are left as they were.
+    expect(a.parameters).toEqual([['a'], [1]]);
   });
 });

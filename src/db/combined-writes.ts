@@ -17,6 +17,11 @@ export interface CombinedWrite {
   readonly parameters: readonly unknown[];
   /** The rows it may update, one string per row (table and key); rows it only inserts need none. */
   readonly keys: readonly string[];
+  /**
+   * Every parameter is an array of rows (the statements read them with `unnest`): writes with the same
+   * `statements` then merge into one (`mergeWrites`), whose text does not depend on how many were merged.
+   */
+  readonly arrays?: boolean;
 }
 
 const PARAMETER = /\$(\d+)/g;
@@ -57,14 +62,31 @@ export function asCtes(writes: readonly CombinedWrite[], offset: number, prefix:
   return { ctes, parameters };
 }
 
-/** One write doing both: `second`'s parameters numbered after `first`'s. */
-export function combine(first: CombinedWrite, second: CombinedWrite): CombinedWrite {
-  const base = first.parameters.length;
-  return {
-    statements: [...first.statements, ...second.statements.map((statement) => renumber(statement, base))],
-    parameters: [...first.parameters, ...second.parameters],
-    keys: [...first.keys, ...second.keys],
-  };
+/**
+ * The writes, with those of the same array-shaped statements merged into one (their parameter arrays
+ * concatenated, in order): one statement text however many sign-ins a batch carries. The caller keeps writes
+ * that share a row key apart (`overlaps`): merged rows still go through one statement.
+ */
+export function mergeWrites(writes: readonly CombinedWrite[]): CombinedWrite[] {
+  const merged: CombinedWrite[] = [];
+  const byStatements = new Map<readonly string[], { parameters: unknown[][]; keys: string[] }>();
+  for (const write of writes) {
+    const into = write.arrays ? byStatements.get(write.statements) : undefined;
+    if (into) {
+      write.parameters.forEach((values, i) => into.parameters[i]?.push(...(values as unknown[])));
+      into.keys.push(...write.keys);
+      continue;
+    }
+    if (!write.arrays) {
+      merged.push(write);
+      continue;
+    }
+    const parameters = write.parameters.map((values) => [...(values as unknown[])]);
+    const keys = [...write.keys];
+    byStatements.set(write.statements, { parameters, keys });
+    merged.push({ statements: write.statements, parameters, keys, arrays: true });
+  }
+  return merged;
 }
 
 /** The write on its own: its statements as CTEs of one statement. */

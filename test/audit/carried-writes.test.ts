@@ -123,6 +123,23 @@ describe('writes carried by audit events', () => {
     await log.close();
   });
 
+  it('merges array-shaped writes of one kind into one write: the statement text does not grow with the batch', async () => {
+    const tenant = newTenant();
+    const log = await warmLog(tenant);
+    const statements = ['insert into carried_counts (key, n) select * from unnest($1::text[], $2::integer[]) on conflict (key) do update set n = carried_counts.n + excluded.n'];
+    const many = (key: string, by: number): CombinedWrite => ({ statements, parameters: [[key], [by]], keys: [`carried_counts ${key}`], arrays: true });
+    const keys = [`${tenant}-x`, `${tenant}-y`, `${tenant}-z`];
+    const first = log.record(tenant, event(1));
+    sent.length = 0;
+    await Promise.all([first, ...keys.map((key, i) => log.record(tenant, event(2 + i), many(key, i + 1)))]);
+    expect(await counts(...keys)).toEqual({ [keys[0] as string]: 1, [keys[1] as string]: 2, [keys[2] as string]: 3 });
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatch(/carried0_0 as \(insert into carried_counts/);
+    expect(sent[1]).not.toMatch(/carried1_0/);
+    expect((await new AuditRepository(database.db).verify(tenant)).ok).toBe(true);
+    await log.close();
+  });
+
   it("rides the segment's first batch too (its transaction), and many at once all land", async () => {
     const tenant = newTenant();
     const log = new AuditLog(db, systemClock, { writer: `carried-burst-${tenant}` });

@@ -8,7 +8,7 @@
  *                 nothing, like one transaction): their own (learnSignIn) or the assessment's audit event's
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { combine, standalone, type CombinedWrite } from '../../db/combined-writes.ts';
+import { standalone, type CombinedWrite } from '../../db/combined-writes.ts';
 import type { Database } from '../../db/schema.ts';
 import type { DeviceRecord, DeviceSighting } from './device-repository.ts';
 import { accountKey, type AccountFailures, type SourceStats, type SourceWindows } from './failure-counters.ts';
@@ -283,12 +283,15 @@ export interface AssessmentRow {
 /**
  * complete()'s writes as fixed statement texts (prepared once per connection; nothing to build per sign-in),
  * run as one statement: the device upsert (sets the passkey binding, never clears it), the history row, the
- * profile count and the account's failure run reset. All or nothing, like one transaction. (The sources'
- * success counts go through SuccessTally.)
+ * profile count, the account's failure run reset, and the assessment's row when it was not stored yet. All or
+ * nothing, like one transaction. (The sources' success counts go through SuccessTally.)
+ * Every parameter is an array with one element per sign-in (none for an assessment already stored), so the
+ * writes of several sign-ins merge into one write with the same text (`arrays` in combined-writes.ts).
  */
 const LEARN_STATEMENTS = [
   `insert into devices (tenant_id, user_id, id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound)
-   values ($1, $2, $3, $4, $4, $5, $6, $7, 1, $8)
+   select t, u, d, at, at, ua, ip, net, 1, pk
+     from unnest($1::text[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::boolean[]) as x(t, u, d, at, ua, ip, net, pk)
    on conflict (tenant_id, user_id, id) do update set
      last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at),
      user_agent_family = excluded.user_agent_family,
@@ -297,26 +300,35 @@ const LEARN_STATEMENTS = [
      sign_ins = devices.sign_ins + 1,
      passkey_bound = devices.passkey_bound or excluded.passkey_bound`,
   `insert into signin_history (tenant_id, user_id, id, assessment_id, at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id)
-   values ($1, $2, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+   select * from unnest($1::text[], $2::uuid[], $9::uuid[], $10::uuid[], $11::timestamptz[], $12::text[], $13::text[], $14::integer[], $15::text[],
+                        $16::float8[], $17::float8[], $18::float8[], $19::uuid[])`,
   `insert into risk_profiles (tenant_id, user_id, sign_ins, first_sign_in_at, last_sign_in_at)
-   values ($1, $2, 1, $11, $11)
+   select t, u, 1, at, at from unnest($1::text[], $2::uuid[], $11::timestamptz[]) as x(t, u, at)
    on conflict (tenant_id, user_id) do update set
      sign_ins = risk_profiles.sign_ins + 1,
      first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
      last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
-  `delete from account_failures where tenant_id = $1 and username = $20`,
+  `delete from account_failures a using unnest($1::text[], $20::text[]) as x(t, k) where a.tenant_id = x.t and a.username = x.k`,
+  `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
+   select * from unnest($21::text[], $22::uuid[], $23::timestamptz[], $24::uuid[], $25::text[], $26::text[], $27::text[], $28::text[], $29::integer[],
+                        $30::text[], $31::boolean[], $32::text[], $33::jsonb[])`,
 ];
 
-const ASSESSMENT_INSERT = `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
-   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+/** An assessment's row as the last thirteen parameters of LEARN_STATEMENTS and ASSESSMENT_STATEMENTS. */
+function assessmentColumns(tenantId: string, a: AssessmentRow | undefined): unknown[][] {
+  if (!a) return Array.from({ length: 13 }, () => []);
+  return [[tenantId], [a.id], [a.at.toISOString()], [a.userId], [a.username], [a.clientId], [a.ip], [a.level], [a.score], [a.outcome], [a.enforced], [a.policyRule], [JSON.stringify(a.contributions)]];
+}
+
+const ASSESSMENT_STATEMENTS = [
+  `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
+   select * from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[],
+                        $10::text[], $11::boolean[], $12::text[], $13::jsonb[])`,
+];
 
 /** An assessment's row as a write its audit event can carry (AuditLog.record). */
 export function assessmentInsert(tenantId: string, a: AssessmentRow): CombinedWrite {
-  return {
-    statements: [ASSESSMENT_INSERT],
-    parameters: [tenantId, a.id, a.at.toISOString(), a.userId, a.username, a.clientId, a.ip, a.level, a.score, a.outcome, a.enforced, a.policyRule, JSON.stringify(a.contributions)],
-    keys: [],
-  };
+  return { statements: ASSESSMENT_STATEMENTS, parameters: assessmentColumns(tenantId, a), keys: [], arrays: true };
 }
 
 /**
@@ -324,27 +336,22 @@ export function assessmentInsert(tenantId: string, a: AssessmentRow): CombinedWr
  * on their own (`learnSignIn`) or carried by the statement of the assessment's audit event (AuditLog.record).
  */
 export function learnWrite(l: Learned): CombinedWrite {
-  const core = learnCore(l);
-  return l.assessment ? combine(core, assessmentInsert(l.tenantId, l.assessment)) : core;
-}
-
-function learnCore(l: Learned): CombinedWrite {
   const { sighting: d, record: r } = l;
   const account = accountKey(l.username);
   // Times as ISO strings: pg's own Date formatting costs several times more.
+  const one = (value: unknown): unknown[] => [value];
   return {
     statements: LEARN_STATEMENTS,
     parameters: [
-      l.tenantId, l.userId,
-      d.id, d.at.toISOString(), d.userAgentFamily, d.ip, d.network, d.passkeyBound,
-      l.historyId, l.assessmentId, r.at.toISOString(), r.ip, r.network, r.asn ?? null, r.country ?? null, r.latitude ?? null, r.longitude ?? null, r.accuracyKm ?? null, r.deviceId ?? null,
-      account,
+      one(l.tenantId), one(l.userId),
+      one(d.id), one(d.at.toISOString()), one(d.userAgentFamily), one(d.ip), one(d.network), one(d.passkeyBound),
+      one(l.historyId), one(l.assessmentId), one(r.at.toISOString()), one(r.ip), one(r.network), one(r.asn ?? null), one(r.country ?? null),
+      one(r.latitude ?? null), one(r.longitude ?? null), one(r.accuracyKm ?? null), one(r.deviceId ?? null),
+      one(account),
+      ...assessmentColumns(l.tenantId, l.assessment),
     ],
-    keys: [
-      `devices ${l.tenantId} ${l.userId} ${d.id}`,
-      `risk_profiles ${l.tenantId} ${l.userId}`,
-      `account_failures ${l.tenantId} ${account}`,
-    ],
+    keys: [`devices ${l.tenantId} ${l.userId} ${d.id}`, `risk_profiles ${l.tenantId} ${l.userId}`, `account_failures ${l.tenantId} ${account}`],
+    arrays: true,
   };
 }
 
