@@ -17,9 +17,9 @@
  * level, so that no sign-in stops at a step-up page whatever the history the rounds pile up.
  * Each round runs both modes back to back on the same database, off then on in odd rounds and on then off in
  * even ones, so that a drift which grows through the run falls on both modes alike. Each measured window
- * starts from a vacuumed database and includes the VACUUM of what it left (autovacuum's work in production;
- * it is off on the machines we measure on, and without it PostgreSQL's cost per sign-in doubled within a
- * minute). The headline share is the median over rounds of each round's own share: pairing cancels the slow
+ * starts from a vacuumed and checkpointed database and includes the VACUUM and CHECKPOINT of what it left
+ * (autovacuum's and the checkpointer's work in production; autovacuum is off on the machines we measure on,
+ * and without it PostgreSQL's cost per sign-in doubled within a minute). The headline share is the median over rounds of each round's own share: pairing cancels the slow
  * drifts of a shared machine's speed, and the median one disturbed round. A round's share leaves the server's thread pool (the argon2id hash, the same in both
  * modes) out of the difference and in the total (see roundShare). The share with the thread pool's change
  * counted, and the share of all rounds pooled, are printed beside it.
@@ -129,9 +129,10 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
           // Warm-up, not measured: JIT, pool connections, geo data pages, and PostgreSQL's first plans of each
           // statement on each connection (a prepared statement is planned afresh for its first five runs).
           await runLoad({ concurrency: CONCURRENCY, durationMs: WARMUP_SECONDS * 1000 }, once);
-          // Each measured window starts from a vacuumed database and ends by vacuuming what it left, as
-          // autovacuum would in production (it is off on the machines we measure on): without it, dead rows
-          // pile up and PostgreSQL's cost per sign-in doubles within a minute, whichever the mode.
+          // Each measured window starts from a vacuumed and checkpointed database and ends by vacuuming and
+          // checkpointing what it left, as autovacuum and the checkpointer would in production (autovacuum is
+          // off on the machines we measure on): without it, dead rows pile up and PostgreSQL's cost per
+          // sign-in doubles within a minute, whichever the mode; and a checkpoint falls on some window or other.
           await vacuum(database);
           console.log(`round ${round + 1}/${ROUNDS}: risk engine ${mode}, ${SECONDS} s at ${CONCURRENCY} concurrent sign-ins`);
           const meter = meterCpu([server.pid]);
@@ -198,9 +199,15 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
   }
 }
 
-/** VACUUM (ANALYZE) of the bench database: dead rows removed, statistics current. */
+/**
+ * VACUUM (ANALYZE) of the bench database (dead rows removed, statistics current), then a CHECKPOINT (every
+ * page the window dirtied written out). Inside a window it charges the window with the cleaning and the
+ * writing its own sign-ins caused, which PostgreSQL would otherwise do at a time of its own choosing, in
+ * whichever round came next.
+ */
 async function vacuum(database: BenchDatabase): Promise<void> {
   await database.query('vacuum (analyze)');
+  await database.query('checkpoint');
 }
 
 async function setUp(http: HttpClient, users: User[]): Promise<{ client: Credentials }> {
