@@ -92,6 +92,8 @@ export interface Assessment {
   readonly decision: PolicyDecision;
   /** For the user: plain language, no scores. */
   readonly reason: string;
+  /** Whether the account had a failure run when assessed (complete() then resets it). */
+  readonly failureRun: boolean;
 }
 
 export interface FailureResult {
@@ -259,6 +261,7 @@ export class RiskEngine {
       hardRule,
       decision,
       reason: reasonFor(decision.computed, contributions, hardRule?.code),
+      failureRun: account.consecutive > 0,
     };
     if (options.purpose === 'refresh') return assessment;
     const successSources = trusted ? [] : place.sources;
@@ -288,9 +291,9 @@ export class RiskEngine {
     const { context, location } = assessment;
     const at = d.clock.now();
     const deviceId = context.device.status === 'valid' ? context.device.deviceId : d.deviceCookies.newDeviceId();
-    // One statement: device upsert, history row, profile count, failure run reset (all or nothing), and the
-    // assessment itself when it was made with `storeLater`; then the assessment's audit event carries them
-    // (no round trip of their own: the audit group commit's statement writes both).
+    // One statement: device upsert, history row, profile count, the failure run's reset when there is one (all
+    // or nothing), and the assessment itself when it was made with `storeLater`; then the assessment's audit
+    // event carries them (no round trip of their own: the audit group commit's statement writes both).
     const unstored = this.#unstored.get(assessment);
     this.#unstored.delete(assessment);
     const learning: Learned = {
@@ -298,6 +301,8 @@ export class RiskEngine {
       userId: context.userId,
       username: context.username,
       historyId: newId(),
+      // The run the assessment saw; and after a step-up (assessment stored before it), whatever failed since.
+      resetFailures: assessment.failureRun || !unstored,
       assessmentId: assessment.id,
       sighting: {
         id: deviceId,

@@ -123,6 +123,8 @@ describe('round trips', () => {
     expect(auditStatements[0]).toMatch(
       /^with heads as \(\s*update audit_chains[\s\S]*insert into devices[\s\S]*insert into risk_assessments[\s\S]*insert into audit_events/,
     );
+    // No failure run to reset: no statement for it.
+    expect(auditStatements[0]).not.toMatch(/account_failures/);
     const events = await new AuditRepository(m.db).list(T, { type: 'risk.assessment', subject: `user:${user}`, limit: 50 });
     expect(events.items.filter((e) => e.details.assessmentId === assessed.result.id)).toHaveLength(1);
     expect((await new AuditRepository(m.db).verify(T)).ok).toBe(true);
@@ -145,6 +147,24 @@ describe('round trips', () => {
     // Written once: a later store() is a no-op.
     const again = await counted(() => f.engine.store(assessed.result));
     expect(again.sql).toHaveLength(0);
+  });
+
+  it("an allowed sign-in after failed attempts resets the account's run in the same carried write", async () => {
+    const user = await insertUser(m.db, T, 'typo');
+    await establish(f, T, user, 'typo', { n: 3 });
+    for (let i = 0; i < 2; i++) await f.engine.recordFailure({ tenantId: T, username: 'Typo', ip: IPS.paris, device: { status: 'absent' } });
+    const run = () => m.db.selectFrom('account_failures').select('consecutive').where('tenant_id', '=', T).where('username', '=', 'typo').execute();
+    expect(await run()).toEqual([{ consecutive: 2 }]);
+    await f.policies.get(T);
+    const { prefetched } = await f.engine.precheckSignIn({ tenantId: T, username: 'Typo', ip: IPS.paris, device: { status: 'absent' } });
+    const assessed = await f.engine.assess(context(T, user, 'Typo'), { storeLater: true, prefetched });
+    expect(assessed.failureRun).toBe(true);
+    auditStatements.length = 0;
+    const completed = await counted(() => f.engine.complete(assessed));
+    expect(completed.sql).toHaveLength(0);
+    expect(auditStatements).toHaveLength(1);
+    expect(auditStatements[0]).toMatch(/delete from account_failures where tenant_id = \$\d+ and username = \$\d+/);
+    expect(await run()).toEqual([]);
   });
 
   it('store() writes an assessment made with storeLater that does not complete, once', async () => {
@@ -296,6 +316,7 @@ describe('round trips', () => {
         tenantId: T,
         userId: user,
         username: 'atomic',
+        resetFailures: true,
         historyId: existing?.id ?? newId(),
         assessmentId: null,
         record: { at, ip: IPS.paris, network: '88.160.0.0/24' },

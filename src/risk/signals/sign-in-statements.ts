@@ -260,6 +260,8 @@ export interface Learned {
   readonly assessmentId: string | null;
   readonly record: SignInRecord;
   readonly sighting: DeviceSighting;
+  /** Whether to reset the account's failure run (it had one when assessed, or may have since). */
+  readonly resetFailures: boolean;
   /** The sign-in's assessment, when it was not stored yet: written by the same statement. */
   readonly assessment?: AssessmentRow;
 }
@@ -283,8 +285,9 @@ export interface AssessmentRow {
 /**
  * complete()'s writes as fixed statement texts (prepared once per connection; nothing to build per sign-in),
  * run as one statement: the device upsert (sets the passkey binding, never clears it), the history row, the
- * profile count, the account's failure run reset, and the assessment's row when it was not stored yet. All or
- * nothing, like one transaction. (The sources' success counts go through SuccessTally.)
+ * profile count, and the assessment's row when it was not stored yet; the account's failure run reset when it
+ * had one (LEARN_AND_RESET_STATEMENTS). All or nothing, like one transaction. (The sources' success counts go
+ * through SuccessTally.)
  * Every parameter is an array with one element per sign-in (none for an assessment already stored), so the
  * writes of several sign-ins merge into one write with the same text (`arrays` in combined-writes.ts).
  */
@@ -308,11 +311,16 @@ const LEARN_STATEMENTS = [
      sign_ins = risk_profiles.sign_ins + 1,
      first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
      last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
-  `delete from account_failures a using unnest($1::text[], $20::text[]) as x(t, k) where a.tenant_id = x.t and a.username = x.k`,
   `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
-   select * from unnest($21::text[], $22::uuid[], $23::timestamptz[], $24::uuid[], $25::text[], $26::text[], $27::text[], $28::text[], $29::integer[],
-                        $30::text[], $31::boolean[], $32::text[], $33::jsonb[])`,
+   select * from unnest($20::text[], $21::uuid[], $22::timestamptz[], $23::uuid[], $24::text[], $25::text[], $26::text[], $27::text[], $28::integer[],
+                        $29::text[], $30::boolean[], $31::text[], $32::jsonb[])`,
 ];
+
+/**
+ * With the account's failure run reset too: a scalar statement (by primary key, whatever the plan), so such
+ * writes stay apart instead of merging. Only a sign-in whose account had a run needs it.
+ */
+const LEARN_AND_RESET_STATEMENTS = [...LEARN_STATEMENTS, `delete from account_failures where tenant_id = $33 and username = $34`];
 
 /** An assessment's row as the last thirteen parameters of LEARN_STATEMENTS and ASSESSMENT_STATEMENTS. */
 function assessmentColumns(tenantId: string, a: AssessmentRow | undefined): unknown[][] {
@@ -337,22 +345,19 @@ export function assessmentInsert(tenantId: string, a: AssessmentRow): CombinedWr
  */
 export function learnWrite(l: Learned): CombinedWrite {
   const { sighting: d, record: r } = l;
-  const account = accountKey(l.username);
   // Times as ISO strings: pg's own Date formatting costs several times more.
   const one = (value: unknown): unknown[] => [value];
-  return {
-    statements: LEARN_STATEMENTS,
-    parameters: [
-      one(l.tenantId), one(l.userId),
-      one(d.id), one(d.at.toISOString()), one(d.userAgentFamily), one(d.ip), one(d.network), one(d.passkeyBound),
-      one(l.historyId), one(l.assessmentId), one(r.at.toISOString()), one(r.ip), one(r.network), one(r.asn ?? null), one(r.country ?? null),
-      one(r.latitude ?? null), one(r.longitude ?? null), one(r.accuracyKm ?? null), one(r.deviceId ?? null),
-      one(account),
-      ...assessmentColumns(l.tenantId, l.assessment),
-    ],
-    keys: [`devices ${l.tenantId} ${l.userId} ${d.id}`, `risk_profiles ${l.tenantId} ${l.userId}`, `account_failures ${l.tenantId} ${account}`],
-    arrays: true,
-  };
+  const parameters = [
+    one(l.tenantId), one(l.userId),
+    one(d.id), one(d.at.toISOString()), one(d.userAgentFamily), one(d.ip), one(d.network), one(d.passkeyBound),
+    one(l.historyId), one(l.assessmentId), one(r.at.toISOString()), one(r.ip), one(r.network), one(r.asn ?? null), one(r.country ?? null),
+    one(r.latitude ?? null), one(r.longitude ?? null), one(r.accuracyKm ?? null), one(r.deviceId ?? null),
+    ...assessmentColumns(l.tenantId, l.assessment),
+  ];
+  const keys = [`devices ${l.tenantId} ${l.userId} ${d.id}`, `risk_profiles ${l.tenantId} ${l.userId}`];
+  if (!l.resetFailures) return { statements: LEARN_STATEMENTS, parameters, keys, arrays: true };
+  const account = accountKey(l.username);
+  return { statements: LEARN_AND_RESET_STATEMENTS, parameters: [...parameters, l.tenantId, account], keys: [...keys, `account_failures ${l.tenantId} ${account}`] };
 }
 
 /** complete()'s writes in a statement of their own. */
