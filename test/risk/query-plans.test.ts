@@ -60,11 +60,7 @@ function literal(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'number') return String(value);
   if (value instanceof Date) return `'${value.toISOString()}'`;
-  if (Array.isArray(value)) {
-    // An array literal, typed by the prepared statement's parameter (no element type to guess).
-    const elements = value.map((v: unknown) => (v === null ? 'NULL' : `"${String(v instanceof Date ? v.toISOString() : v).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`));
-    return `'{${elements.join(',').replaceAll("'", "''")}}'`;
-  }
+  if (Array.isArray(value)) return `array[${value.map(literal).join(', ')}]`;
   if (typeof value !== 'string') throw new TypeError(`no literal for ${typeof value}`);
   return `'${value.replaceAll("'", "''")}'`;
 }
