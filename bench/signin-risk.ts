@@ -24,7 +24,7 @@
  * modes) out of the difference and in the total (see roundShare). The share with the thread pool's change
  * counted, and the share of all rounds pooled, are printed beside it.
  * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_WARMUP_SECONDS (before each, default 2),
- * BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS (default 7), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
+ * BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS (default 9), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -38,7 +38,7 @@ import { latency, rate, renderTable, type Row } from './lib/report.ts';
 
 const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 8);
-const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 9);
 const WARMUP_SECONDS = Number(process.env.BENCH_SIGNIN_WARMUP_SECONDS ?? 2);
 const TENANT = 'bench-signin';
 const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString('hex')}`;
