@@ -24,13 +24,14 @@
  * modes) out of the difference and in the total (see roundShare). The share with the thread pool's change
  * counted, and the share of all rounds pooled, are printed beside it.
  * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_WARMUP_SECONDS (before each, default 2),
- * BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS (default 9), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
+ * BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS (default 9), BENCH_SIGNIN_BROWSERS (`fresh`, the
+ * default, or `returning`: see RETURNING), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { meterCpu, type CpuSplit } from './lib/cpu.ts';
 import { createBenchDatabase, type BenchDatabase } from './lib/database.ts';
-import { HttpClient } from './lib/http.ts';
+import { CookieJar, HttpClient } from './lib/http.ts';
 import { runLoad, summarize, type LoadResult, type Summary } from './lib/load.ts';
 import { Admin, signIn, type Credentials, type User, REDIRECT_URI } from './lib/portcullis.ts';
 import { startPortcullis, stopAllChildren } from './lib/processes.ts';
@@ -40,6 +41,11 @@ const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 8);
 const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 9);
 const WARMUP_SECONDS = Number(process.env.BENCH_SIGNIN_WARMUP_SECONDS ?? 2);
+/**
+ * `fresh` (default): every sign-in is a new browser, the engine's dearest case (a device to create, a cookie
+ * to issue). `returning`: each user's browser keeps its device cookie, as most sign-ins do.
+ */
+const RETURNING = (process.env.BENCH_SIGNIN_BROWSERS ?? 'fresh') === 'returning';
 const TENANT = 'bench-signin';
 const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString('hex')}`;
 /** The engine's share of a sign-in must stay below this. */
@@ -114,6 +120,7 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
   try {
     let client: Credentials | undefined;
     const users: User[] = [];
+    const jars = Array.from({ length: CONCURRENCY * 4 }, () => new CookieJar());
     for (let round = 0; round < ROUNDS; round++) {
       // off, on, then on, off: a drift that grows through the run falls on both modes alike.
       for (const mode of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
@@ -125,7 +132,11 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
           if (!client) ({ client } = await setUp(http, users));
           const c = client;
           let i = 0;
-          const once = (): Promise<void> => signIn(http, { tenant: TENANT, client: c, user: users[i++ % users.length] as User, scope: 'openid' }).then(() => undefined);
+          const once = (): Promise<void> => {
+            const n = i++ % users.length;
+            const device = RETURNING ? { device: jars[n] as CookieJar } : {};
+            return signIn(http, { tenant: TENANT, client: c, user: users[n] as User, scope: 'openid', ...device }).then(() => undefined);
+          };
           // Warm-up, not measured: JIT, pool connections, geo data pages, and PostgreSQL's first plans of each
           // statement on each connection (a prepared statement is planned afresh for its first five runs).
           await runLoad({ concurrency: CONCURRENCY, durationMs: WARMUP_SECONDS * 1000 }, once);
@@ -188,7 +199,9 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
         met: share < TARGET_SHARE,
       },
     ];
-    console.log(`Sign-ins (authorize → login → code → token, argon2id password check) with and without the risk engine; redirect ${REDIRECT_URI}.`);
+    console.log(
+      `Sign-ins (authorize → login → code → token, argon2id password check) with and without the risk engine, ${RETURNING ? "each user's browser keeping its device cookie" : 'each from a new browser'}; redirect ${REDIRECT_URI}.`,
+    );
     console.log(renderTable(rows));
     const firstError = [...results.on, ...results.off].find((r) => r.load.firstError)?.load.firstError;
     if (firstError) console.log(`first error: ${firstError}`);
