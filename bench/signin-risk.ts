@@ -25,7 +25,7 @@
  * counted, and the share of all rounds pooled, are printed beside it.
  * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_WARMUP_SECONDS (before each, default 2),
  * BENCH_SIGNIN_CONCURRENCY (default 8), BENCH_SIGNIN_ROUNDS (default 9), BENCH_SIGNIN_BROWSERS (`fresh`, the
- * default, or `returning`: see RETURNING), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
+ * default, or `returning`: see RETURNING), BENCH_SIGNIN_USERS (default 4 × concurrency: see USERS), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -46,6 +46,11 @@ const WARMUP_SECONDS = Number(process.env.BENCH_SIGNIN_WARMUP_SECONDS ?? 2);
  * to issue). `returning`: each user's browser keeps its device cookie, as most sign-ins do.
  */
 const RETURNING = (process.env.BENCH_SIGNIN_BROWSERS ?? 'fresh') === 'returning';
+/**
+ * The users signing in, in turn. 32 by default: each signs in several times a second, so the engine reads and
+ * writes the same few users' rows all the time (its hardest case); a larger population spreads them.
+ */
+const USERS = Number(process.env.BENCH_SIGNIN_USERS ?? CONCURRENCY * 4);
 const TENANT = 'bench-signin';
 const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString('hex')}`;
 /** The engine's share of a sign-in must stay below this. */
@@ -120,7 +125,7 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
   try {
     let client: Credentials | undefined;
     const users: User[] = [];
-    const jars = Array.from({ length: CONCURRENCY * 4 }, () => new CookieJar());
+    const jars = Array.from({ length: USERS }, () => new CookieJar());
     for (let round = 0; round < ROUNDS; round++) {
       // off, on, then on, off: a drift that grows through the run falls on both modes alike.
       for (const mode of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
@@ -232,7 +237,7 @@ async function setUp(http: HttpClient, users: User[]): Promise<{ client: Credent
   });
   if (res.status !== 200) throw new Error(`policy: ${res.status} ${res.body}`);
   const client = await admin.createClient(TENANT, { client_id: 'web', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'] });
-  for (let i = 0; i < CONCURRENCY * 4; i++) users.push(await admin.createUser(TENANT, `signin-user-${i}`));
+  for (let i = 0; i < USERS; i++) users.push(await admin.createUser(TENANT, `signin-user-${i}`));
   return { client };
 }
 
