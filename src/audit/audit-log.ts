@@ -102,7 +102,9 @@ export class AuditLog {
     if (this.#closed) return Promise.reject(new Error('audit log is closed'));
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ tenantId, event, at: this.#clock.now(), ...(carried ? { carried } : {}), resolve, reject });
-      this.#flushing ??= this.#flushLoop();
+      // From a microtask: events recorded in the same turn (a sign-in's success and its assessment) go out in
+      // one batch even when the log is idle.
+      this.#flushing ??= Promise.resolve().then(() => this.#flushLoop());
     });
   }
 
