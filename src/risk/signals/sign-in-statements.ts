@@ -8,8 +8,9 @@
  *                 nothing, like one transaction): their own (learnSignIn) or the assessment's audit event's
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { standalone, type CombinedWrite } from '../../db/combined-writes.ts';
+import { renumber, standalone, type CombinedWrite } from '../../db/combined-writes.ts';
 import type { Database } from '../../db/schema.ts';
+import type { StoredCredential } from '../../identity/password-authenticator.ts';
 import type { DeviceRecord, DeviceSighting } from './device-repository.ts';
 import { accountKey, type AccountFailures, type SourceStats, type SourceWindows } from './failure-counters.ts';
 import type { RiskProfile, SignInRecord } from './history-repository.ts';
@@ -39,13 +40,6 @@ export interface SignalsQuery {
   };
 }
 
-/** What a password check needs of the user a typed username names (PasswordAuthenticator). */
-export interface SignInUser {
-  readonly id: string;
-  readonly password_hash: string | null;
-  readonly active: boolean;
-}
-
 /** A device of a valid cookie, for a user known by id or by the username typed. */
 export type DeviceLookup = { readonly userId: string; readonly deviceId: string } | { readonly username: string; readonly deviceId: string };
 
@@ -56,7 +50,7 @@ export interface Signals {
    * History read by username only: the user that username names, with what a password check needs, read in
    * the same statement (the sign-in's password check uses it instead of looking the user up again).
    */
-  readonly user?: SignInUser;
+  readonly user?: StoredCredential;
   readonly account: AccountFailures;
   readonly sources: SourceStats[];
   readonly knownDevice: DeviceRecord | undefined;
@@ -282,6 +276,11 @@ export interface AssessmentRow {
   readonly contributions: unknown;
 }
 
+/** An assessment's row, its thirteen columns as arrays `$1`…`$13` (assessmentColumns). */
+const ASSESSMENT_INSERT = `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
+   select * from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[],
+                        $10::text[], $11::boolean[], $12::text[], $13::jsonb[])`;
+
 /**
  * complete()'s writes as fixed statement texts (prepared once per connection; nothing to build per sign-in),
  * run as one statement: the device upsert (sets the passkey binding, never clears it), the history row, the
@@ -311,9 +310,7 @@ const LEARN_STATEMENTS = [
      sign_ins = risk_profiles.sign_ins + 1,
      first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
      last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
-  `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
-   select * from unnest($20::text[], $21::uuid[], $22::timestamptz[], $23::uuid[], $24::text[], $25::text[], $26::text[], $27::text[], $28::integer[],
-                        $29::text[], $30::boolean[], $31::text[], $32::jsonb[])`,
+  renumber(ASSESSMENT_INSERT, 19),
 ];
 
 /**
@@ -322,17 +319,13 @@ const LEARN_STATEMENTS = [
  */
 const LEARN_AND_RESET_STATEMENTS = [...LEARN_STATEMENTS, `delete from account_failures where tenant_id = $33 and username = $34`];
 
-/** An assessment's row as the last thirteen parameters of LEARN_STATEMENTS and ASSESSMENT_STATEMENTS. */
+/** An assessment's row as ASSESSMENT_INSERT's parameters (the last thirteen of LEARN_STATEMENTS). */
 function assessmentColumns(tenantId: string, a: AssessmentRow | undefined): unknown[][] {
   if (!a) return Array.from({ length: 13 }, () => []);
   return [[tenantId], [a.id], [a.at.toISOString()], [a.userId], [a.username], [a.clientId], [a.ip], [a.level], [a.score], [a.outcome], [a.enforced], [a.policyRule], [JSON.stringify(a.contributions)]];
 }
 
-const ASSESSMENT_STATEMENTS = [
-  `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
-   select * from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[],
-                        $10::text[], $11::boolean[], $12::text[], $13::jsonb[])`,
-];
+const ASSESSMENT_STATEMENTS = [ASSESSMENT_INSERT];
 
 /** An assessment's row as a write its audit event can carry (AuditLog.record). */
 export function assessmentInsert(tenantId: string, a: AssessmentRow): CombinedWrite {
