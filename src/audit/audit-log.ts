@@ -352,8 +352,9 @@ export class AuditLog {
 }
 
 /**
- * The usual batch as one fixed statement text (one per number of carried writes), the rows and heads as
- * arrays: its chains' new heads, the writes it carries, and its rows.
+ * The usual batch as one fixed statement text (one per set of carried statement kinds: array-shaped writes
+ * of one kind are merged), the rows and heads as arrays: its chains' new heads, the writes it carries, and
+ * its rows.
  */
 function appendStatement(rows: readonly AuditRowValues[], heads: readonly ChainHead[], carried: readonly CombinedWrite[]): CompiledQuery {
   const parameters: unknown[] = [

@@ -41,7 +41,7 @@ export class AssessmentRepository {
     return readSignals(this.#db, q);
   }
 
-  /** complete()'s writes, in one statement; with `assessment`, the assessment and its success counts too. */
+  /** complete()'s writes, in one statement of their own; with `assessment`, the assessment's row too. */
   learn(l: Learned): Promise<void> {
     return learnSignIn(this.#db, l);
   }

@@ -9,6 +9,7 @@
  *                          records the device, returns the device cookie to set
  */
 import type { AuditLog } from '../audit/audit-log.ts';
+import type { CombinedWrite } from '../db/combined-writes.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import { ACR, type Acr } from '../mfa/amr.ts';
@@ -25,9 +26,8 @@ import { scoreOf, type HardRuleHit } from './scoring.ts';
 import type { DeviceRecord, DeviceRepository } from './signals/device-repository.ts';
 import type { FailureCounters } from './signals/failure-counters.ts';
 import type { SignInHistory } from './signals/history-repository.ts';
-import type { SuccessTally } from './signals/success-tally.ts';
 import type { DeviceLookup, Learned, Signals } from './signals/sign-in-statements.ts';
-import type { CombinedWrite } from '../db/combined-writes.ts';
+import type { SuccessTally } from './signals/success-tally.ts';
 import type { Contribution, RiskFacts, RiskLevel, Rule, SignInAttempt, SignInContext } from './types.ts';
 import { userAgentFamily } from './user-agent.ts';
 import { DEFAULT_WEIGHTS, THRESHOLDS, type Weights } from './weights.ts';
@@ -325,9 +325,10 @@ export class RiskEngine {
       },
       ...(unstored ? { assessment: this.#row(assessment) } : {}),
     };
-    if (unstored) d.successes.add(context.tenantId, context.username, unstored.successSources, assessment.at);
-    if (unstored) await this.#audit(assessment, unstored.mode, d.assessments.learnWrite(learning));
-    else await d.assessments.learn(learning);
+    if (unstored) {
+      d.successes.add(context.tenantId, context.username, unstored.successSources, assessment.at);
+      await this.#audit(assessment, unstored.mode, d.assessments.learnWrite(learning));
+    } else await d.assessments.learn(learning);
     return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
   }
 

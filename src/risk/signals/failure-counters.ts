@@ -3,7 +3,8 @@
  * (IP, /24 or /64, ASN) in one-minute buckets (failures per username, successes in a few unnamed shards),
  * from which sliding-window failure counts, distinct usernames failed (password spray) and failure ratios
  * (credential stuffing) are read.
- * Every change is one atomic statement; nothing is kept in process memory.
+ * Every change is an atomic statement. Failures are written at once; successes are tallied on each node and
+ * added every 250 ms (SuccessTally).
  */
 
 export interface AccountFailures {

@@ -1,7 +1,7 @@
 /**
  * Successful first factors per source, tallied on this node and added to the shared counters every
  * `flushMs` (250 ms by default) in one statement: the same `source_attempts` rows, under the same keys,
- * that every node reads (`sourceAttempts` in sign-in-statements.ts, PostgresFailureCounters).
+ * that every node reads (readSignals in sign-in-statements.ts, PostgresFailureCounters.sources).
  *
  * Why not one upsert per sign-in, as for failures: successes are only ever summed over the spray window
  * (an hour), as the denominator of a source's failure ratio. Behind a busy NAT (an office, a carrier) every
@@ -76,7 +76,7 @@ export class SuccessTally {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  /** Counts one successful first factor for each source, under the row keys of `sourceAttempts`. */
+  /** Counts one successful first factor for each source, under its shard's row key (`successShard`). */
   add(tenantId: string, username: string, sources: readonly string[], at: Date): void {
     if (sources.length === 0) return;
     const bucket = bucketOf(at).getTime();
