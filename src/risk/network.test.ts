@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NetworkList, networkOf, normalizeIp } from './network.ts';
+import { NetworkList, networkListOf, networkOf, normalizeIp } from './network.ts';
 
 describe('networkOf', () => {
   it('gives the /24 of IPv4 and the /64 of IPv6', () => {
@@ -29,5 +29,18 @@ describe('NetworkList', () => {
     expect(list.has('11.0.0.1')).toBe(false);
     expect(list.has('not-an-ip')).toBe(false);
     expect(new NetworkList([]).has('10.0.0.1')).toBe(false);
+  });
+});
+
+describe('networkListOf', () => {
+  it('builds one list per array, and a new array (a replaced policy) gets its own', () => {
+    const trusted = ['10.0.0.0/8'];
+    const list = networkListOf(trusted);
+    expect(networkListOf(trusted)).toBe(list);
+    expect(list.has('10.1.2.3')).toBe(true);
+    const replaced = ['192.0.2.0/24'];
+    expect(networkListOf(replaced)).not.toBe(list);
+    expect(networkListOf(replaced).has('10.1.2.3')).toBe(false);
+    expect(() => networkListOf(['not-a-network'])).toThrow(/not an IP network/);
   });
 });
