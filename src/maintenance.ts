@@ -10,7 +10,6 @@ import { purgeCounters } from './http/rate-limit.ts';
 import type { SigningKeys } from './keys/signing-keys.ts';
 import { PasskeyRepository } from './mfa/passkey-repository.ts';
 import { purgeExpired } from './oidc/adapter.ts';
-import type { AssessmentRepository } from './risk/assessment-repository.ts';
 import type { SignInHistory } from './risk/signals/history-repository.ts';
 import type { PostgresFailureCounters } from './risk/signals/postgres-failure-counters.ts';
 
@@ -20,13 +19,12 @@ const DAY_MS = 86_400_000;
 /**
  * Retention of risk data, in days. Sign-in history: the engine looks back 90 days (weights.ts recentDays).
  * Failure counters: the longest window read is the 24 h account reset, so two days are plenty.
- * Assessments: the evidence behind decisions, kept a year (the audit trail keeps its own copy).
+ * (Assessments are audit events, kept as the audit trail is.)
  */
-export const RISK_RETENTION_DAYS = { history: 90, counters: 2, assessments: 365 } as const;
+export const RISK_RETENTION_DAYS = { history: 90, counters: 2 } as const;
 
 export interface SignInRetention {
   readonly history: SignInHistory;
-  readonly assessments: AssessmentRepository;
   readonly counters: PostgresFailureCounters;
 }
 
@@ -65,7 +63,6 @@ async function purgeRiskData(db: Kysely<Database>, r: SignInRetention, now: Date
   const tenants = await db.selectFrom('tenants').select('tenant_id').execute();
   for (const { tenant_id: tenantId } of tenants) {
     await r.history.purge(tenantId, before(RISK_RETENTION_DAYS.history));
-    await r.assessments.purge(tenantId, before(RISK_RETENTION_DAYS.assessments));
     await r.counters.purge(tenantId, before(RISK_RETENTION_DAYS.counters));
   }
 }

@@ -52,7 +52,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     db: database.db,
     signingKeys: container.signingKeys,
     logger,
-    signIn: { history: container.signInHistory, assessments: container.assessments, counters: container.failureCounters },
+    signIn: { history: container.signInHistory, counters: container.failureCounters },
   });
 
   const server = await new Promise<Server>((resolve, reject) => {

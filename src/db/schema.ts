@@ -243,22 +243,6 @@ export interface SourceAttemptsTable {
   successes: Generated<number>;
 }
 
-export interface RiskAssessmentsTable {
-  tenant_id: string;
-  id: string;
-  at: Timestamp;
-  user_id: string | null;
-  username: string;
-  client_id: string | null;
-  ip: string;
-  level: 'low' | 'medium' | 'high';
-  score: number;
-  outcome: string;
-  enforced: boolean;
-  policy_rule: string;
-  contributions: Json<unknown[]>;
-}
-
 export interface RiskPoliciesTable {
   tenant_id: string;
   document: Json<Record<string, unknown>>;
@@ -293,7 +277,6 @@ export interface Database {
   devices: DevicesTable;
   account_failures: AccountFailuresTable;
   source_attempts: SourceAttemptsTable;
-  risk_assessments: RiskAssessmentsTable;
   risk_policies: RiskPoliciesTable;
   mfa_factors: MfaFactorsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;

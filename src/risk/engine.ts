@@ -13,7 +13,7 @@ import type { CombinedWrite } from '../db/combined-writes.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import { ACR, type Acr } from '../mfa/amr.ts';
-import type { AssessmentRepository, StoredAssessment } from './assessment-repository.ts';
+import type { AssessmentRepository } from './assessment-repository.ts';
 import type { DeviceCookies } from './device-cookie.ts';
 import type { GeoLocation, GeoLocator } from './geo.ts';
 import { lockoutGate, type Gate } from './lockout.ts';
@@ -291,9 +291,9 @@ export class RiskEngine {
     const { context, location } = assessment;
     const at = d.clock.now();
     const deviceId = context.device.status === 'valid' ? context.device.deviceId : d.deviceCookies.newDeviceId();
-    // One statement: device upsert, history row, profile count, the failure run's reset when there is one (all
-    // or nothing), and the assessment itself when it was made with `storeLater`; then the assessment's audit
-    // event carries them (no round trip of their own: the audit group commit's statement writes both).
+    // One statement: device upsert, history row, profile count and the failure run's reset when there is one (all
+    // or nothing). For an assessment made with `storeLater`, its audit event (the stored assessment) carries them:
+    // no round trip of their own, the audit group commit's statement writes both.
     const unstored = this.#unstored.get(assessment);
     this.#unstored.delete(assessment);
     const learning: Learned = {
@@ -323,7 +323,6 @@ export class RiskEngine {
         accuracyKm: location?.accuracyKm,
         deviceId,
       },
-      ...(unstored ? { assessment: this.#row(assessment) } : {}),
     };
     if (unstored) {
       d.successes.add(context.tenantId, context.username, unstored.successSources, assessment.at);
@@ -332,28 +331,10 @@ export class RiskEngine {
     return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
   }
 
-  /** The assessment row, carried by its audit event (a share of a group commit); the successes are tallied. */
+  /** The assessment is its audit event (a share of a group commit); the successes are tallied. */
   async #store(a: Assessment, mode: SignInPolicy['mode'], successSources: readonly string[]): Promise<void> {
     this.#d.successes.add(a.context.tenantId, a.context.username, successSources, a.at);
-    await this.#audit(a, mode, this.#d.assessments.insertWrite(a.context.tenantId, this.#row(a)));
-  }
-
-  #row(a: Assessment): StoredAssessment {
-    const { context } = a;
-    return {
-      id: a.id,
-      at: a.at,
-      userId: context.userId,
-      username: context.username,
-      clientId: context.clientId ?? null,
-      ip: a.ip,
-      level: a.level,
-      score: a.score,
-      outcome: a.decision.computed.outcome,
-      enforced: a.decision.enforced,
-      policyRule: a.decision.policyRule,
-      contributions: a.contributions,
-    };
+    await this.#audit(a, mode);
   }
 
   #audit(a: Assessment, mode: SignInPolicy['mode'], carried?: CombinedWrite): Promise<unknown> {

@@ -37,7 +37,7 @@ describe('maintenance on PGlite', () => {
         db,
         signingKeys: c.signingKeys,
         logger: c.logger,
-        signIn: { history: c.signInHistory, assessments: c.assessments, counters: c.failureCounters },
+        signIn: { history: c.signInHistory, counters: c.failureCounters },
       },
       3_600_000,
     );

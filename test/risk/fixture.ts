@@ -3,7 +3,7 @@
  * bundled DB-IP data for geolocation.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { AuditLog } from '../../src/audit/audit-log.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { DerivedKeys } from '../../src/keys/derived-keys.ts';
@@ -142,4 +142,20 @@ export async function establish(
     f.clock.advance(options.gapMs ?? 60 * MINUTE);
   }
   return device;
+}
+
+/**
+ * The stored assessment: the details of its `risk.assessment` audit event (undefined: not stored; the engine's
+ * calls resolve once their event is committed).
+ */
+export async function storedAssessment(db: Kysely<Database>, tenantId: string, assessmentId: string): Promise<Record<string, unknown> | undefined> {
+  const rows = await db
+    .selectFrom('audit_events')
+    .select('details')
+    .where('tenant_id', '=', tenantId)
+    .where('type', '=', 'risk.assessment')
+    .where(sql<boolean>`details->>'assessmentId' = ${assessmentId}`)
+    .execute();
+  if (rows.length > 1) throw new Error(`assessment ${assessmentId} stored ${rows.length} times`);
+  return rows[0]?.details;
 }

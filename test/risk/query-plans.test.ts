@@ -114,7 +114,7 @@ async function signalsStatement(shape: 'precheck' | 'assess'): Promise<{ sql: st
 describe("the risk engine's signals read", () => {
   it.each(['precheck', 'assess'] as const)('reads each table by the key of what it asks for, even before the first ANALYZE (%s)', async (shape) => {
     const plan = await genericPlan(await signalsStatement(shape));
-    expect(plan.filter((s) => s.startsWith('signin_history '))).toEqual(['signin_history via signin_history_recent_ix']);
+    expect(plan.filter((s) => s.startsWith('signin_history '))).toEqual(['signin_history via signin_history_pk']);
     expect(plan.filter((s) => s.startsWith('source_attempts '))).toEqual(['source_attempts via source_attempts_pk']);
     expect(plan.filter((s) => s.startsWith('account_failures '))).toEqual(['account_failures via account_failures_pk']);
     expect(plan.filter((s) => s.includes('Seq Scan'))).toEqual([]);

@@ -6,9 +6,10 @@
  *   learnWrite    what complete() writes: device upsert, history row, profile count and the account's
  *                 failure reset, fixed statement texts run as data-modifying CTEs of one statement (all or
  *                 nothing, like one transaction): their own (learnSignIn) or the assessment's audit event's
+ * (The assessment itself is its `risk.assessment` audit event: no table of its own.)
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { renumber, standalone, type CombinedWrite } from '../../db/combined-writes.ts';
+import { standalone, type CombinedWrite } from '../../db/combined-writes.ts';
 import type { Database } from '../../db/schema.ts';
 import type { StoredCredential } from '../../identity/password-authenticator.ts';
 import type { DeviceRecord, DeviceSighting } from './device-repository.ts';
@@ -256,39 +257,15 @@ export interface Learned {
   readonly sighting: DeviceSighting;
   /** Whether to reset the account's failure run (it had one when assessed, or may have since). */
   readonly resetFailures: boolean;
-  /** The sign-in's assessment, when it was not stored yet: written by the same statement. */
-  readonly assessment?: AssessmentRow;
 }
-
-/** A risk_assessments row as the engine writes it. */
-export interface AssessmentRow {
-  readonly id: string;
-  readonly at: Date;
-  readonly userId: string | null;
-  readonly username: string;
-  readonly clientId: string | null;
-  readonly ip: string;
-  readonly level: string;
-  readonly score: number;
-  readonly outcome: string;
-  readonly enforced: boolean;
-  readonly policyRule: string;
-  readonly contributions: unknown;
-}
-
-/** An assessment's row, its thirteen columns as arrays `$1`…`$13` (assessmentColumns). */
-const ASSESSMENT_INSERT = `insert into risk_assessments (tenant_id, id, at, user_id, username, client_id, ip, level, score, outcome, enforced, policy_rule, contributions)
-   select * from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[],
-                        $10::text[], $11::boolean[], $12::text[], $13::jsonb[])`;
 
 /**
  * complete()'s writes as fixed statement texts (prepared once per connection; nothing to build per sign-in),
- * run as one statement: the device upsert (sets the passkey binding, never clears it), the history row, the
- * profile count, and the assessment's row when it was not stored yet; the account's failure run reset when it
- * had one (LEARN_AND_RESET_STATEMENTS). All or nothing, like one transaction. (The sources' success counts go
- * through SuccessTally.)
- * Every parameter is an array with one element per sign-in (none for an assessment already stored), so the
- * writes of several sign-ins merge into one write with the same text (`arrays` in combined-writes.ts).
+ * run as one statement: the device upsert (sets the passkey binding, never clears it), the history row and the
+ * profile count; the account's failure run reset when it had one (LEARN_AND_RESET_STATEMENTS). All or nothing,
+ * like one transaction. (The sources' success counts go through SuccessTally.)
+ * Every parameter is an array with one element per sign-in, so the writes of several sign-ins merge into one
+ * write with the same text (`arrays` in combined-writes.ts).
  */
 const LEARN_STATEMENTS = [
   `insert into devices (tenant_id, user_id, id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound)
@@ -310,31 +287,17 @@ const LEARN_STATEMENTS = [
      sign_ins = risk_profiles.sign_ins + 1,
      first_sign_in_at = coalesce(risk_profiles.first_sign_in_at, excluded.first_sign_in_at),
      last_sign_in_at = greatest(risk_profiles.last_sign_in_at, excluded.last_sign_in_at)`,
-  renumber(ASSESSMENT_INSERT, 19),
 ];
 
 /**
  * With the account's failure run reset too: a scalar statement (by primary key, whatever the plan), so such
  * writes stay apart instead of merging. Only a sign-in whose account had a run needs it.
  */
-const LEARN_AND_RESET_STATEMENTS = [...LEARN_STATEMENTS, `delete from account_failures where tenant_id = $33 and username = $34`];
-
-/** An assessment's row as ASSESSMENT_INSERT's parameters (the last thirteen of LEARN_STATEMENTS). */
-function assessmentColumns(tenantId: string, a: AssessmentRow | undefined): unknown[][] {
-  if (!a) return Array.from({ length: 13 }, () => []);
-  return [[tenantId], [a.id], [a.at.toISOString()], [a.userId], [a.username], [a.clientId], [a.ip], [a.level], [a.score], [a.outcome], [a.enforced], [a.policyRule], [JSON.stringify(a.contributions)]];
-}
-
-const ASSESSMENT_STATEMENTS = [ASSESSMENT_INSERT];
-
-/** An assessment's row as a write its audit event can carry (AuditLog.record). */
-export function assessmentInsert(tenantId: string, a: AssessmentRow): CombinedWrite {
-  return { statements: ASSESSMENT_STATEMENTS, parameters: assessmentColumns(tenantId, a), keys: [], arrays: true };
-}
+const LEARN_AND_RESET_STATEMENTS = [...LEARN_STATEMENTS, `delete from account_failures where tenant_id = $20 and username = $21`];
 
 /**
- * complete()'s writes (see LEARN_STATEMENTS), with the assessment's row when it was not stored yet: to run
- * on their own (`learnSignIn`) or carried by the statement of the assessment's audit event (AuditLog.record).
+ * complete()'s writes (see LEARN_STATEMENTS): to run on their own (`learnSignIn`, after a step-up) or carried
+ * by the statement of the assessment's audit event (AuditLog.record).
  */
 export function learnWrite(l: Learned): CombinedWrite {
   const { sighting: d, record: r } = l;
@@ -345,7 +308,6 @@ export function learnWrite(l: Learned): CombinedWrite {
     one(d.id), one(d.at.toISOString()), one(d.userAgentFamily), one(d.ip), one(d.network), one(d.passkeyBound),
     one(l.historyId), one(l.assessmentId), one(r.at.toISOString()), one(r.ip), one(r.network), one(r.asn ?? null), one(r.country ?? null),
     one(r.latitude ?? null), one(r.longitude ?? null), one(r.accuracyKm ?? null), one(r.deviceId ?? null),
-    ...assessmentColumns(l.tenantId, l.assessment),
   ];
   const keys = [`devices ${l.tenantId} ${l.userId} ${d.id}`, `risk_profiles ${l.tenantId} ${l.userId}`];
   if (!l.resetFailures) return { statements: LEARN_STATEMENTS, parameters, keys, arrays: true };
