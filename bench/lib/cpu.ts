@@ -105,3 +105,63 @@ export function meterCpu(serverPids: readonly number[]): CpuMeter {
     },
   };
 }
+
+/**
+ * PostgreSQL CPU split by database: each backend's process title names its database
+ * (`postgres: <cluster>: <user> <database> <client> <state>`), so a backend's ticks belong to its database;
+ * the server's own processes (checkpointer, WAL writer, background writer, postmaster) are `background`.
+ * Polled every `pollMs`, so that a backend which ends during the measurement keeps the ticks it had at its
+ * last poll (at most that much of its CPU is lost), and one that starts is counted from its first tick.
+ */
+export interface PostgresByDatabase {
+  /** CPU seconds per database over the measurement. */
+  readonly databases: ReadonlyMap<string, number>;
+  /** CPU seconds of the processes that serve no one database. */
+  readonly background: number;
+}
+
+export interface PostgresMeter {
+  stop(): PostgresByDatabase;
+}
+
+function postgresProcesses(): Map<string, { database: string | undefined; ticks: number }> {
+  const processes = new Map<string, { database: string | undefined; ticks: number }>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      // "postgres: 15/main: postgres pc_bench_… 127.0.0.1(54321) idle": user, then database. Background
+      // processes have one word or two after the cluster ("checkpointer", "background writer").
+      const words = /^postgres: (?:[^:]+: )?(.*)$/.exec(title)?.[1]?.split(/\s+/) ?? [];
+      const database = words.length >= 3 && /^[\w.]+\(\d+\)$|^\[local\]$/.test(words[2] ?? '') ? words[1] : undefined;
+      processes.set(pid, { database, ticks: ticksOf(pid) });
+    } catch {
+      // The process ended between readdir and read.
+    }
+  }
+  return processes;
+}
+
+export function meterPostgresByDatabase(pollMs = 250): PostgresMeter {
+  const first = postgresProcesses();
+  const last = new Map(first);
+  const poll = (): void => {
+    for (const [pid, p] of postgresProcesses()) last.set(pid, p);
+  };
+  const timer = setInterval(poll, pollMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      poll();
+      const databases = new Map<string, number>();
+      let background = 0;
+      for (const [pid, p] of last) {
+        const seconds = (p.ticks - (first.get(pid)?.ticks ?? 0)) / TICKS_PER_SECOND;
+        if (p.database === undefined) background += seconds;
+        else databases.set(p.database, (databases.get(p.database) ?? 0) + seconds);
+      }
+      return { databases, background };
+    },
+  };
+}
