@@ -325,7 +325,7 @@ export class RiskEngine {
       },
     };
     if (unstored) {
-      d.successes.add(context.tenantId, context.username, unstored.successSources, assessment.at);
+      d.successes.add(context.tenantId, unstored.successSources, assessment.at);
       await this.#audit(assessment, unstored.mode, d.assessments.learnWrite(learning));
     } else await d.assessments.learn(learning);
     return { deviceId, deviceCookie: d.deviceCookies.issue(context.tenantId, deviceId) };
@@ -333,7 +333,7 @@ export class RiskEngine {
 
   /** The assessment is its audit event (a share of a group commit); the successes are tallied. */
   async #store(a: Assessment, mode: SignInPolicy['mode'], successSources: readonly string[]): Promise<void> {
-    this.#d.successes.add(a.context.tenantId, a.context.username, successSources, a.at);
+    this.#d.successes.add(a.context.tenantId, successSources, a.at);
     await this.#audit(a, mode);
   }
 

@@ -71,6 +71,8 @@ async function successesOf(source: string): Promise<number> {
 }
 
 async function counted<T>(op: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
+  // Successes tallied by earlier steps are sent now, not from their timer in the middle of `op`.
+  await f.successes.flush();
   statements.length = 0;
   const result = await op();
   return { result, sql: [...statements] };

@@ -18,33 +18,27 @@ import type { Kysely } from 'kysely';
 import { CompiledQuery } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { accountKey, bucketOf } from './failure-counters.ts';
+import { bucketOf } from './failure-counters.ts';
 import { THRESHOLDS } from '../weights.ts';
 
 export const DEFAULT_SUCCESS_FLUSH_MS = 250;
 
-/** Rows per source and minute that successful sign-ins are counted in. */
-const SUCCESS_SHARDS = 8;
-
 /**
- * The row key a success is counted under: `*0` … `*7`, chosen by the account key. Successes are only ever
- * summed (the denominator of a source's failure ratio), so they need no username: a source's window then
- * holds one row per failing username but at most eight rows a minute for its successes, however many people
- * sign in behind it (an office or carrier NAT), and concurrent sign-ins from one address rarely wait for the
- * same row. A real username that looks like a shard key only shares a row's sums, which stay right.
+ * The row key successes are counted under: one row per source and minute, whoever signed in. Successes are
+ * only ever summed (the denominator of a source's failure ratio), so they need no username, and the engine's
+ * read of a source's hour aggregates at most 60 success rows however many people sign in behind it (an office
+ * or carrier NAT). Before the tally, successes were spread over eight rows a minute (`*0` … `*7`) so that
+ * concurrent sign-ins from one address rarely waited for the same row; a tally's flush is one statement per
+ * node every `flushMs`, so that spread only made every read aggregate eight times the rows (rows of that
+ * shape still written before the change are summed alike until they leave the window). A username `*` only
+ * shares the row's sums, which stay right.
  */
-export function successShard(username: string): string {
-  const key = accountKey(username);
-  let h = 0;
-  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
-  return `*${h % SUCCESS_SHARDS}`;
-}
+export const SUCCESS_KEY = '*';
 
 interface Count {
   readonly tenantId: string;
   readonly source: string;
   readonly bucket: number;
-  readonly shard: string;
   n: number;
 }
 
@@ -76,12 +70,11 @@ export class SuccessTally {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  /** Counts one successful first factor for each source, under its shard's row key (`successShard`). */
-  add(tenantId: string, username: string, sources: readonly string[], at: Date): void {
+  /** Counts one successful first factor for each source (under SUCCESS_KEY, whoever signed in). */
+  add(tenantId: string, sources: readonly string[], at: Date): void {
     if (sources.length === 0) return;
     const bucket = bucketOf(at).getTime();
-    const shard = successShard(username);
-    for (const source of sources) this.#count({ tenantId, source, bucket, shard, n: 1 });
+    for (const source of sources) this.#count({ tenantId, source, bucket, n: 1 });
     this.#timer ??= setTimeout(() => void this.flush(), this.#flushMs).unref();
   }
 
@@ -91,7 +84,8 @@ export class SuccessTally {
     this.#timer = undefined;
     while (this.#flushing) await this.#flushing;
     if (this.#counts.size === 0) return;
-    const counts = [...this.#counts.values()];
+    // In key order: two nodes flushing the same rows lock them in the same order, so they never deadlock.
+    const counts = [...this.#counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
     this.#counts = new Map();
     this.#flushing = this.#send(counts).finally(() => {
       this.#flushing = undefined;
@@ -106,7 +100,7 @@ export class SuccessTally {
           counts.map((c) => c.tenantId),
           counts.map((c) => c.source),
           counts.map((c) => new Date(c.bucket).toISOString()),
-          counts.map((c) => c.shard),
+          counts.map(() => SUCCESS_KEY),
           counts.map((c) => c.n),
         ]),
       );
@@ -120,7 +114,8 @@ export class SuccessTally {
   }
 
   #count(c: Count): void {
-    const key = `${c.tenantId}\0${c.source}\0${c.bucket}\0${c.shard}`;
+    // The bucket zero-padded, so that the keys sort like the rows' primary key (tenant, source, bucket).
+    const key = `${c.tenantId}\0${c.source}\0${String(c.bucket).padStart(16, '0')}`;
     const known = this.#counts.get(key);
     if (known) known.n += c.n;
     else this.#counts.set(key, { ...c });
