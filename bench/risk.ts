@@ -164,8 +164,8 @@ export async function runRiskBench(): Promise<void> {
     );
     console.log(renderTable(rows));
     console.log(
-      'Note: the sources query aggregates, per source over the spray window, one row per failing username per minute and at\n' +
-        'most 8 rows per minute of successes: an address under a password spray costs more to read, a busy NAT does not.',
+      'Note: the sources query aggregates, per source over the spray window, one row per failing username per minute and\n' +
+        'one row per minute of successes: an address under a password spray costs more to read, a busy NAT does not.',
     );
   } finally {
     await audit.close();

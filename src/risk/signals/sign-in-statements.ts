@@ -8,7 +8,7 @@
  *                 nothing, like one transaction): their own (learnSignIn) or the assessment's audit event's
  * (The assessment itself is its `risk.assessment` audit event: no table of its own.)
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import { standalone, type CombinedWrite } from '../../db/combined-writes.ts';
 import type { Database } from '../../db/schema.ts';
 import type { StoredCredential } from '../../identity/password-authenticator.ts';
@@ -95,28 +95,113 @@ interface SignalsRow {
 const NULL_JSON = sql<null>`null::json`;
 const opt = <T>(value: T | null): T | undefined => value ?? undefined;
 
+/**
+ * The values a signals read binds, by name. The statement's text depends only on the read's shape (which
+ * parts it has: sources, device, history, by id or by username), so each shape is compiled once, with
+ * `Slot`s where the values go, and every later read of that shape binds its values in the slots' order: no
+ * query building per sign-in, and the same string each time for the prepared-statement cache to look up.
+ */
+interface SignalsValues {
+  readonly tenantId: string;
+  readonly account: string;
+  readonly resetBefore: string;
+  readonly source0: string | null;
+  readonly source1: string | null;
+  readonly source2: string | null;
+  readonly spraySince: string;
+  readonly throttleSince: string;
+  readonly windowSince: string;
+  readonly deviceId: string | null;
+  readonly deviceUserId: string | null;
+  readonly deviceUsername: string | null;
+  readonly historyUserId: string | null;
+  readonly historyUsername: string | null;
+  readonly historySince: string | null;
+  readonly historyLimit: number | null;
+}
+
+/** Where a value of `SignalsValues` goes in a shape's statement. */
+class Slot {
+  readonly name: keyof SignalsValues;
+  constructor(name: keyof SignalsValues) {
+    this.name = name;
+  }
+}
+const v = (name: keyof SignalsValues): Slot => new Slot(name);
+
+/** Which parts a read has; one compiled statement per shape (a dozen at most). */
+interface Shape {
+  readonly sources: boolean;
+  /** The device of a valid cookie: by the user's id, by the history's (joined) username, or by another username. */
+  readonly device: 'none' | 'id' | 'joined' | 'username';
+  readonly history: 'none' | 'id' | 'username';
+}
+
+function shapeOf(q: SignalsQuery): Shape {
+  const history = !q.history ? 'none' : 'id' in q.history.user ? 'id' : 'username';
+  let device: Shape['device'] = 'none';
+  if (q.device) device = 'userId' in q.device ? 'id' : q.device.username.toLowerCase() === historyUsername(q) ? 'joined' : 'username';
+  return { sources: q.sources.length > 0, device, history };
+}
+
+function valuesOf(q: SignalsQuery): SignalsValues {
+  if (q.sources.length > SOURCE_SLOTS) throw new RangeError(`at most ${SOURCE_SLOTS} sources per read`);
+  const { spraySince, throttleSince } = q.windows;
+  const d = q.device;
+  const h = q.history;
+  return {
+    tenantId: q.tenantId,
+    account: accountKey(q.username),
+    resetBefore: q.resetBefore.toISOString(),
+    source0: q.sources[0] ?? null,
+    source1: q.sources[1] ?? null,
+    source2: q.sources[2] ?? null,
+    spraySince: spraySince.toISOString(),
+    throttleSince: throttleSince.toISOString(),
+    windowSince: (spraySince < throttleSince ? spraySince : throttleSince).toISOString(),
+    deviceId: d?.deviceId ?? null,
+    deviceUserId: d && 'userId' in d ? d.userId : null,
+    deviceUsername: d && 'username' in d ? d.username.toLowerCase() : null,
+    historyUserId: h && 'id' in h.user ? h.user.id : null,
+    historyUsername: historyUsername(q) ?? null,
+    historySince: h ? h.since.toISOString() : null,
+    historyLimit: h ? h.limit : null,
+  };
+}
+
+interface CompiledShape {
+  readonly text: string;
+  readonly order: readonly (keyof SignalsValues)[];
+}
+
+const compiledShapes = new Map<string, CompiledShape>();
+
+function compiledShape(db: Kysely<Database>, shape: Shape): CompiledShape {
+  const key = `${shape.sources}/${shape.device}/${shape.history}`;
+  let compiled = compiledShapes.get(key);
+  if (!compiled) {
+    const query = signalsStatement(shape).compile(db);
+    const order = query.parameters.map((p) => {
+      if (!(p instanceof Slot)) throw new TypeError('signals read: a value outside its slots');
+      return p.name;
+    });
+    compiled = { text: query.sql, order };
+    compiledShapes.set(key, compiled);
+  }
+  return compiled;
+}
+
 export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promise<Signals> {
-  const byUsername = historyUsername(q);
-  // By username: the user row is joined once, and every per-user read below refers to its id.
-  const { rows } = await sql<SignalsRow>`
-    select
-      ${userIdOf(q)} as user_id,
-      ${byUsername === undefined ? sql`null::text as password_hash, null::boolean as active` : sql`u.password_hash, u.active`},
-      (select case when last_failure_at >= ${q.resetBefore}
-                   then json_build_object('consecutive', consecutive, 'last_failure_at', last_failure_at) end
-         from account_failures
-        where tenant_id = ${q.tenantId} and username = ${accountKey(q.username)}) as account,
-      ${sourcesJson(q)} as sources,
-      ${deviceJson(q)} as device,
-      ${profileJson(q)} as profile,
-      ${recentJson(q)} as recent
-    ${byUsername === undefined ? sql`` : sql`from (values (1)) as one(x) left join users u on u.tenant_id = ${q.tenantId} and lower(u.username) = ${byUsername}`}
-  `.execute(db);
+  const shape = shapeOf(q);
+  const { text, order } = compiledShape(db, shape);
+  const values = valuesOf(q);
+  const { rows } = await db.executeQuery<SignalsRow>(CompiledQuery.raw(text, order.map((name) => values[name])));
   const row = rows[0];
   if (!row) throw new Error('readSignals: no row');
+  const byUsername = shape.history === 'username';
   return {
     ...(row.user_id === null ? {} : { userId: row.user_id }),
-    ...(byUsername !== undefined && row.user_id !== null ? { user: { id: row.user_id, password_hash: row.password_hash, active: row.active === true } } : {}),
+    ...(byUsername && row.user_id !== null ? { user: { id: row.user_id, password_hash: row.password_hash, active: row.active === true } } : {}),
     account: row.account ? { consecutive: row.account.consecutive, lastFailureAt: new Date(row.account.last_failure_at) } : { consecutive: 0 },
     sources: q.sources.map((source) => {
       const r = row.sources?.find((s) => s.source === source);
@@ -161,6 +246,26 @@ export async function readSignals(db: Kysely<Database>, q: SignalsQuery): Promis
   };
 }
 
+/** One statement for a shape: scalar subqueries of one SELECT; by username, the user row is joined once. */
+function signalsStatement(shape: Shape): RawBuilder<SignalsRow> {
+  const byUsername = shape.history === 'username';
+  // By username: every per-user read below refers to the joined row's id.
+  return sql<SignalsRow>`
+    select
+      ${userIdOf(shape)} as user_id,
+      ${byUsername ? sql`u.password_hash, u.active` : sql`null::text as password_hash, null::boolean as active`},
+      (select case when last_failure_at >= ${v('resetBefore')}
+                   then json_build_object('consecutive', consecutive, 'last_failure_at', last_failure_at) end
+         from account_failures
+        where tenant_id = ${v('tenantId')} and username = ${v('account')}) as account,
+      ${sourcesJson(shape)} as sources,
+      ${deviceJson(shape)} as device,
+      ${profileJson(shape)} as profile,
+      ${recentJson(shape)} as recent
+    ${byUsername ? sql`from (values (1)) as one(x) left join users u on u.tenant_id = ${v('tenantId')} and lower(u.username) = ${v('historyUsername')}` : sql``}
+  `;
+}
+
 /** A sign-in has at most three sources: its address, its network, its ASN (RiskEngine's place). */
 const SOURCE_SLOTS = 3;
 
@@ -172,32 +277,34 @@ const SOURCE_SLOTS = 3;
  * than the custom plans, so it planned the whole statement afresh on every sign-in (0.5 ms of its CPU, four
  * times the cost of running it).
  */
-function sourcesJson(q: SignalsQuery): RawBuilder<unknown> {
-  if (q.sources.length === 0) return NULL_JSON;
-  if (q.sources.length > SOURCE_SLOTS) throw new RangeError(`at most ${SOURCE_SLOTS} sources per read`);
-  const { spraySince, throttleSince } = q.windows;
-  const since = spraySince < throttleSince ? spraySince : throttleSince;
-  const slots = Array.from({ length: SOURCE_SLOTS }, (_, i) => sql`(${q.sources[i] ?? null}::text)`);
+function sourcesJson(shape: Shape): RawBuilder<unknown> {
+  if (!shape.sources) return NULL_JSON;
+  const slots = [v('source0'), v('source1'), v('source2')].map((slot) => sql`(${slot}::text)`);
   return sql`(select json_agg(s) from (
       select wanted.source, a.failures, a.successes, a.distinct_failed, a.recent_failures
         from (values ${sql.join(slots)}) as wanted(source)
         cross join lateral (
-          select coalesce(sum(failures) filter (where bucket_start >= ${spraySince}), 0)::int as failures,
-                 coalesce(sum(successes) filter (where bucket_start >= ${spraySince}), 0)::int as successes,
-                 count(distinct username) filter (where failures > 0 and bucket_start >= ${spraySince})::int as distinct_failed,
-                 coalesce(sum(failures) filter (where bucket_start >= ${throttleSince}), 0)::int as recent_failures
+          select coalesce(sum(failures) filter (where bucket_start >= ${v('spraySince')}), 0)::int as failures,
+                 coalesce(sum(successes) filter (where bucket_start >= ${v('spraySince')}), 0)::int as successes,
+                 count(distinct username) filter (where failures > 0 and bucket_start >= ${v('spraySince')})::int as distinct_failed,
+                 coalesce(sum(failures) filter (where bucket_start >= ${v('throttleSince')}), 0)::int as recent_failures
             from source_attempts
-           where tenant_id = ${q.tenantId} and source = wanted.source and bucket_start >= ${since}) a
+           where tenant_id = ${v('tenantId')} and source = wanted.source and bucket_start >= ${v('windowSince')}) a
        where wanted.source is not null) s)`;
 }
 
-function deviceJson(q: SignalsQuery): RawBuilder<unknown> {
-  if (!q.device) return NULL_JSON;
-  const owner = userIdBy(q, 'userId' in q.device ? { id: q.device.userId } : { username: q.device.username });
+function deviceJson(shape: Shape): RawBuilder<unknown> {
+  if (shape.device === 'none') return NULL_JSON;
+  const owner =
+    shape.device === 'id'
+      ? sql`${v('deviceUserId')}::uuid`
+      : shape.device === 'joined'
+        ? sql`u.id`
+        : sql`(select id from users where tenant_id = ${v('tenantId')} and lower(username) = ${v('deviceUsername')})`;
   return sql`(select row_to_json(d) from (
       select id, first_seen_at, last_seen_at, user_agent_family, last_ip, last_network, sign_ins, passkey_bound
         from devices
-       where tenant_id = ${q.tenantId} and user_id = ${owner} and id = ${q.device.deviceId}) d)`;
+       where tenant_id = ${v('tenantId')} and user_id = ${owner} and id = ${v('deviceId')}) d)`;
 }
 
 /** The history's username, lower-cased (as UserRepository.findByUsername compares), when it is read by username. */
@@ -206,25 +313,17 @@ function historyUsername(q: SignalsQuery): string | undefined {
 }
 
 /** The history's user id: the given one, or the id of the user row joined by username (`u`). */
-function userIdOf(q: SignalsQuery): RawBuilder<unknown> {
-  if (!q.history) return sql`null::uuid`;
-  return 'id' in q.history.user ? sql`${q.history.user.id}::uuid` : sql`u.id`;
+function userIdOf(shape: Shape): RawBuilder<unknown> {
+  if (shape.history === 'none') return sql`null::uuid`;
+  return shape.history === 'id' ? sql`${v('historyUserId')}::uuid` : sql`u.id`;
 }
 
-/** A user id by id, or by username: the joined user row's when it is the history's username. */
-function userIdBy(q: SignalsQuery, user: { readonly id: string } | { readonly username: string }): RawBuilder<unknown> {
-  if ('id' in user) return sql`${user.id}::uuid`;
-  const username = user.username.toLowerCase();
-  if (username === historyUsername(q)) return sql`u.id`;
-  return sql`(select id from users where tenant_id = ${q.tenantId} and lower(username) = ${username})`;
-}
-
-function profileJson(q: SignalsQuery): RawBuilder<unknown> {
-  if (!q.history) return NULL_JSON;
+function profileJson(shape: Shape): RawBuilder<unknown> {
+  if (shape.history === 'none') return NULL_JSON;
   return sql`(select json_build_object('sign_ins', sign_ins, 'first_sign_in_at', first_sign_in_at,
                                        'compromised_at', compromised_at, 'compromised_reason', compromised_reason)
                 from risk_profiles
-               where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)})`;
+               where tenant_id = ${v('tenantId')} and user_id = ${userIdOf(shape)})`;
 }
 
 /**
@@ -233,17 +332,16 @@ function profileJson(q: SignalsQuery): RawBuilder<unknown> {
  * was seen and where the newest located sign-in was, and these rows answer that exactly: the newest located
  * sign-in is the newest of its own place. A user who signs in from one place reads one row, not 50.
  */
-function recentJson(q: SignalsQuery): RawBuilder<unknown> {
-  if (!q.history) return NULL_JSON;
-  const h = q.history;
+function recentJson(shape: Shape): RawBuilder<unknown> {
+  if (shape.history === 'none') return NULL_JSON;
   return sql`(select json_agg(r order by r.at desc) from (
       select distinct on (network, asn, country, latitude, longitude, accuracy_km)
              at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id
         from (select at, ip, network, asn, country, latitude, longitude, accuracy_km, device_id
                 from signin_history
-               where tenant_id = ${q.tenantId} and user_id = ${userIdOf(q)} and at >= ${h.since}
+               where tenant_id = ${v('tenantId')} and user_id = ${userIdOf(shape)} and at >= ${v('historySince')}
                order by at desc
-               limit ${h.limit}) last
+               limit ${v('historyLimit')}) last
        order by network, asn, country, latitude, longitude, accuracy_km, at desc) r)`;
 }
 
