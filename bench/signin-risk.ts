@@ -22,12 +22,13 @@
  * Each measured window ends with the VACUUM and CHECKPOINT of what it left, counted (autovacuum's and the
  * checkpointer's work in production; autovacuum is off on the machines we measure on, and without it
  * PostgreSQL's cost per sign-in doubled within a minute), so the next window starts from a clean database.
- * The headline share is the median over rounds of each round's own share. A round's share leaves the
- * server's thread pool (the argon2id hash, the same in both modes) out of the difference and in the total
- * (see roundShare). The share with the thread pool's change counted, and the share of all rounds pooled,
- * are printed beside it.
- * Env: BENCH_SIGNIN_SECONDS (per round, default 8), BENCH_SIGNIN_WARMUP_SECONDS (once, before the first
- * round, default 10), BENCH_SIGNIN_CONCURRENCY (per mode, default 8), BENCH_SIGNIN_ROUNDS (default 15),
+ * The headline share is the median over rounds of each round's own share; the pooled share (every sign-in
+ * of every round weighing the same: the ratio of the totals) is printed beside it, and the target counts as
+ * met only when both are under it. Both leave the server's thread pool (the argon2id hash, the same in both
+ * modes) out of the difference and in the total (see roundShare); the shares with the thread pool's change
+ * counted are printed too.
+ * Env: BENCH_SIGNIN_SECONDS (per round, default 10), BENCH_SIGNIN_WARMUP_SECONDS (once, before the first
+ * round, default 10), BENCH_SIGNIN_CONCURRENCY (per mode, default 8), BENCH_SIGNIN_ROUNDS (default 20),
  * BENCH_SIGNIN_BROWSERS (`fresh`, the default, or `returning`: see RETURNING), BENCH_SIGNIN_USERS (default
  * 4 × concurrency: see USERS), BENCH_CPU_PROF and BENCH_SERVER_ENV (as in bench/run.ts).
  */
@@ -41,9 +42,9 @@ import { Admin, signIn, type Credentials, type User, REDIRECT_URI } from './lib/
 import { startPortcullis, stopAllChildren, type PortcullisProcess } from './lib/processes.ts';
 import { latency, rate, renderTable, type Row } from './lib/report.ts';
 
-const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 8);
-const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 15);
+const ROUNDS = Number(process.env.BENCH_SIGNIN_ROUNDS ?? 20);
 const WARMUP_SECONDS = Number(process.env.BENCH_SIGNIN_WARMUP_SECONDS ?? 10);
 /**
  * `fresh` (default): every sign-in is a new browser, the engine's dearest case (a device to create, a cookie
@@ -214,7 +215,10 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
     const off = summarize(merge(halves('off').map((h) => h.load)));
     const cpuMsOn = cpuMsPerSignIn(halves('on'));
     const cpuMsOff = cpuMsPerSignIn(halves('off'));
-    const pooledShare = (cpuMsOn - cpuMsOff) / cpuMsOn;
+    // Pooled: every sign-in of every round weighs the same (the ratio of the totals), the thread pool out of
+    // the difference as in a round's share; with its change counted too, beside it.
+    const pooledShare = (cpuMsPerSignIn(halves('on'), { withThreadPool: false }) - cpuMsPerSignIn(halves('off'), { withThreadPool: false })) / cpuMsOn;
+    const pooledWithPool = (cpuMsOn - cpuMsOff) / cpuMsOn;
     const shares = rounds.map(roundShare);
     const roundShares = shares.map((r) => r.share);
     const share = median(roundShares);
@@ -243,9 +247,9 @@ export async function runSigninRiskBench(): Promise<SigninRiskResult> {
         section: 'sign-in',
         name: 'risk engine share of a sign-in (CPU, median of rounds)',
         value: `${(share * 100).toFixed(1)} %`,
-        baseline: `rounds: ${roundShares.map((x) => (x * 100).toFixed(1)).join(', ')} %; thread pool's change counted: median ${(shareWithPool * 100).toFixed(1)} %; pooled ${(pooledShare * 100).toFixed(1)} %; server process alone (pooled): ${(serverShare * 100).toFixed(1)} % (${serverOff.toFixed(1)} → ${serverOn.toFixed(1)} ms); throughput: ${(throughputShare * 100).toFixed(1)} %`,
-        target: `< ${TARGET_SHARE * 100} %`,
-        met: share < TARGET_SHARE,
+        baseline: `pooled ${(pooledShare * 100).toFixed(1)} %; rounds: ${roundShares.map((x) => (x * 100).toFixed(1)).join(', ')} %; thread pool's change counted: median ${(shareWithPool * 100).toFixed(1)} %, pooled ${(pooledWithPool * 100).toFixed(1)} %; server process alone (pooled): ${(serverShare * 100).toFixed(1)} % (${serverOff.toFixed(1)} → ${serverOn.toFixed(1)} ms); throughput: ${(throughputShare * 100).toFixed(1)} %`,
+        target: `< ${TARGET_SHARE * 100} % (median and pooled)`,
+        met: share < TARGET_SHARE && pooledShare < TARGET_SHARE,
       },
     ];
     console.log(
