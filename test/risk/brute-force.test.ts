@@ -75,6 +75,9 @@ describe('account brute force', () => {
     expect((await f.engine.precheckSignIn(attempt('ALICE', { device }))).gate).toEqual({ kind: 'proceed' });
     expect((await f.engine.precheckSignIn(attempt('alice', { device: other }))).gate).toMatchObject({ kind: 'locked' });
     expect((await f.engine.precheckSignIn(attempt('alice'))).gate).toMatchObject({ kind: 'locked' });
+    // The plain gate by the typed username alone (its read finds the device's owner by username).
+    expect(await f.engine.precheck(attempt('Alice', { device }))).toEqual({ kind: 'proceed' });
+    expect(await f.engine.precheck(attempt('alice', { device: other }))).toMatchObject({ kind: 'locked' });
 
     // The device holder signs in: the failures count against this success, and completion resets them.
     const a = await f.engine.assess(context(T, user, 'alice', { device }));
