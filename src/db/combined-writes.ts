@@ -30,8 +30,8 @@ const PARAMETER = /\$(\d+)/g;
 const renumbered = new Map<string, Map<number, string>>();
 const MAX_RENUMBERED = 1024;
 
-/** `statement` with its parameters numbered from `base + 1` (for a fixed text that embeds another). */
-export function renumber(statement: string, base: number): string {
+/** `statement` with its parameters numbered from `base + 1`. */
+function renumber(statement: string, base: number): string {
   let byBase = renumbered.get(statement);
   if (!byBase) {
     if (renumbered.size >= MAX_RENUMBERED) renumbered.clear();

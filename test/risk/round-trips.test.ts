@@ -1,7 +1,8 @@
 /**
- * The engine's database round trips: precheck one statement, assess two (reads; assessment row with the
- * sources' success counts) beside the batched audit event, complete one. The combined statements answer what
- * the single-purpose repository methods answer, and each one is all or nothing.
+ * The engine's database round trips: precheck one statement, assess one (the signals read; none when it reuses
+ * precheckSignIn's) and its audit event (the stored assessment) in the audit batch, complete none of its own
+ * when that event carries its writes (one after a step-up). The combined statements answer what the
+ * single-purpose repository methods answer, and each one is all or nothing.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';

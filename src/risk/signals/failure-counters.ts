@@ -1,6 +1,6 @@
 /**
  * Counters shared by every node: consecutive password failures per account, and attempts per source
- * (IP, /24 or /64, ASN) in one-minute buckets (failures per username, successes in a few unnamed shards),
+ * (IP, /24 or /64, ASN) in one-minute buckets (failures per username, successes in one unnamed row),
  * from which sliding-window failure counts, distinct usernames failed (password spray) and failure ratios
  * (credential stuffing) are read.
  * Every change is an atomic statement. Failures are written at once; successes are tallied on each node and
