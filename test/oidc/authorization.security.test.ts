@@ -217,6 +217,32 @@ describe('login form', () => {
     expect(unknown).toMatchObject({ subject: null, details: { reason: 'unknown_user' } });
   });
 
+  it('answers hostile usernames with the generic failure or a clear 400, never a server error', async () => {
+    let { browser, page } = await openLoginPage(config, { redirectUri: REDIRECT });
+    // A username past every column's length, a right-to-left override, a lone surrogate: no such account.
+    for (const username of ['a'.repeat(1000), 'a\u202Eda', '\uD800']) {
+      const answer = await browser.submit(page, '/login', { username, password: 'not-her-password' });
+      expect(answer.status, JSON.stringify(username)).toBe(401);
+      expect(loginError(answer.html)).toBe(GENERIC_FAILURE);
+      page = answer;
+    }
+    // A NUL byte, which PostgreSQL cannot hold in text (the risk gate's read refuses it): bad input, 400.
+    for (const username of ['ada\u0000', '\u0000']) {
+      const answer = await browser.submit(page, '/login', { username, password: 'not-her-password' });
+      expect(answer.status, JSON.stringify(username)).toBe(400);
+      expect(answer.html).toContain('the request holds characters that are not allowed');
+    }
+    // Past the form's limit: the same 400 as any malformed form.
+    ({ browser, page } = await openLoginPage(config, { redirectUri: REDIRECT }));
+    const long = await browser.submit(page, '/login', { username: 'a'.repeat(1025), password: 'x' });
+    expect(long.status).toBe(400);
+    expect(long.html).toContain('malformed request');
+    // The real user still signs in on a fresh page afterwards.
+    ({ browser, page } = await openLoginPage(config, { redirectUri: REDIRECT }));
+    const done = await browser.submit(page, '/login', { username: user.username, password: user.password }, (u) => u.startsWith(REDIRECT));
+    expect(new URL(done.url).searchParams.has('code')).toBe(true);
+  });
+
   it('refuses a login post without or with a wrong csrf field (403)', async () => {
     const { browser, page } = await openLoginPage(config, { redirectUri: REDIRECT });
     const credentials = { username: user.username, password: user.password };
